@@ -1,0 +1,1 @@
+export { AppError, ERROR_STATUS, errors, type ErrorCode, type TokenFailure } from './errors';
