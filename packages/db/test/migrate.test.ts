@@ -17,6 +17,14 @@ function migrateInChildProcess(db: TestDatabase): Promise<{ code: number | null;
   });
 }
 
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for both migrators to block');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 describe('migrations', () => {
   let db: TestDatabase;
   beforeEach(async () => {
@@ -27,7 +35,28 @@ describe('migrations', () => {
   });
 
   it('two processes migrating the same database at once both succeed and apply each migration once', async () => {
-    const [a, b] = await Promise.all([migrateInChildProcess(db), migrateInChildProcess(db)]);
+    // Make the race certain: an uncommitted CREATE TABLE schema_migrations holds both migrators
+    // at their first step until both are waiting, then lets them go together.
+    const gate = connectSql({ url: db.url, user: db.ownerUser, max: 2 });
+    const conn = await gate.reserve();
+    let results: { code: number | null; output: string }[];
+    try {
+      await conn`begin`;
+      await conn`create table schema_migrations (version integer)`;
+      const running = Promise.all([migrateInChildProcess(db), migrateInChildProcess(db)]);
+      await waitFor(async () => {
+        const [row] = await gate<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = ${db.name} and application_name = 'tenantmesh-migrate' and wait_event_type = 'Lock'`;
+        return row!.n === 2;
+      });
+      await conn`rollback`;
+      results = await running;
+    } finally {
+      conn.release();
+      await gate.end();
+    }
+    const [a, b] = results;
     expect(a).toMatchObject({ code: 0 });
     expect(b).toMatchObject({ code: 0 });
     const outputs = [a.output, b.output].map((o) => JSON.parse(o) as { applied: number[] });
