@@ -13,7 +13,10 @@ export const httpSettings = (defaultPort: number) =>
     .object({
       HOST: z.string().default('127.0.0.1'),
       PORT: port.default(defaultPort),
-      BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 1mb').default('100kb'),
+      BODY_LIMIT: z
+        .string()
+        .regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 1mb')
+        .default('100kb'),
       SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
     })
     .transform((e) => ({
@@ -44,7 +47,10 @@ export const redisSettings = z
     REDIS_URL: z
       .url()
       .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss://')
-      .refine((u) => !new URL(u).password, 'must not contain a password; put it in the redis_password secret file')
+      .refine(
+        (u) => !new URL(u).password,
+        'must not contain a password; put it in the redis_password secret file',
+      )
       .optional(),
   })
   .transform((e) => ({ url: e.REDIS_URL }));

@@ -1,11 +1,17 @@
+export { envBoolean, httpSettings, observabilitySettings, port, redisSettings } from './common-settings';
 export { ConfigError } from './errors';
-export { KeyRing, MIN_KEY_BYTES, parseKeyRing, type RingKey, type KeyRingOptions } from './key-ring';
+export { KeyRing, type KeyRingOptions, MIN_KEY_BYTES, parseKeyRing, type RingKey } from './key-ring';
 export {
-  loadConfig,
-  textSecret,
   keyRingSecret,
-  type SecretSpec,
   type LoadedConfig,
+  loadConfig,
+  type SecretSpec,
+  textSecret,
 } from './load-config';
-export { DEFAULT_SECRETS_DIR, fileVariableFor, resolveSecretPath, readSecretFile, type Env } from './secret-files';
-export { envBoolean, port, httpSettings, observabilitySettings, redisSettings } from './common-settings';
+export {
+  DEFAULT_SECRETS_DIR,
+  type Env,
+  fileVariableFor,
+  readSecretFile,
+  resolveSecretPath,
+} from './secret-files';

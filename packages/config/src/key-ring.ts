@@ -52,7 +52,9 @@ export function parseKeyRing(name: string, file: string, content: string): KeyRi
     }
     const bytes = Buffer.from((e.key as string).trim(), 'base64');
     if (bytes.length < MIN_KEY_BYTES) {
-      fail(`entry ${index} (kid "${kid}"): key is ${bytes.length} bytes, at least ${MIN_KEY_BYTES} are required`);
+      fail(
+        `entry ${index} (kid "${kid}"): key is ${bytes.length} bytes, at least ${MIN_KEY_BYTES} are required`,
+      );
     }
     let notBefore: Date | undefined;
     if (e.notBefore !== undefined) {

@@ -80,7 +80,9 @@ export function loadConfig<
       const value = read.content.replace(/\r?\n$/, '');
       const min = secret.minLength ?? 1;
       if (value.length < min) {
-        problems.push(`secret ${secret.name}: file ${resolved.path} holds ${value.length} characters, at least ${min} are required`);
+        problems.push(
+          `secret ${secret.name}: file ${resolved.path} holds ${value.length} characters, at least ${min} are required`,
+        );
         continue;
       }
       secrets[key] = value;
@@ -104,7 +106,11 @@ export function loadConfig<
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype)) {
+  if (
+    value &&
+    typeof value === 'object' &&
+    (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype)
+  ) {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
   }

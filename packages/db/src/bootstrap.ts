@@ -42,11 +42,16 @@ export async function ensureRoles(
   admin: postgres.Sql,
   options: Pick<BootstrapOptions, 'ownerPassword' | 'runtimeLogin' | 'runtimePassword'>,
 ): Promise<void> {
-  if (!IDENT.test(options.runtimeLogin)) throw new Error(`"${options.runtimeLogin}" is not a plain lower-case SQL identifier`);
+  if (!IDENT.test(options.runtimeLogin))
+    throw new Error(`"${options.runtimeLogin}" is not a plain lower-case SQL identifier`);
   await admin.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`;
     const have = new Set(
-      (await tx<{ rolname: string }[]>`select rolname from pg_roles where rolname in (${OWNER_ROLE}, ${RUNTIME_GROUP_ROLE}, ${options.runtimeLogin})`).map((r) => r.rolname),
+      (
+        await tx<
+          { rolname: string }[]
+        >`select rolname from pg_roles where rolname in (${OWNER_ROLE}, ${RUNTIME_GROUP_ROLE}, ${options.runtimeLogin})`
+      ).map((r) => r.rolname),
     );
     // The owner must INHERIT: in PostgreSQL 15 it uses the public schema through its implicit
     // membership of pg_database_owner.
@@ -62,7 +67,8 @@ export async function ensureRoles(
     await tx.unsafe(`grant ${RUNTIME_GROUP_ROLE} to ${options.runtimeLogin}`);
     // Passwords go through format(%L) server-side, never into our SQL text or logs.
     if (options.ownerPassword !== undefined) await setPassword(tx, OWNER_ROLE, options.ownerPassword);
-    if (options.runtimePassword !== undefined) await setPassword(tx, options.runtimeLogin, options.runtimePassword);
+    if (options.runtimePassword !== undefined)
+      await setPassword(tx, options.runtimeLogin, options.runtimePassword);
   });
 }
 
@@ -71,8 +77,13 @@ export async function ensureRoles(
  * (including each test clone) gets them here: no one but the owner may create schemas or
  * temporary tables; the runtime login may connect.
  */
-export async function secureDatabase(admin: postgres.Sql, database: string, runtimeLogin: string): Promise<void> {
-  if (!IDENT.test(database) || !IDENT.test(runtimeLogin)) throw new Error('database and role must be plain lower-case SQL identifiers');
+export async function secureDatabase(
+  admin: postgres.Sql,
+  database: string,
+  runtimeLogin: string,
+): Promise<void> {
+  if (!IDENT.test(database) || !IDENT.test(runtimeLogin))
+    throw new Error('database and role must be plain lower-case SQL identifiers');
   await admin.unsafe(`revoke all on database ${database} from public`);
   await admin.unsafe(`grant connect on database ${database} to ${RUNTIME_GROUP_ROLE}`);
   await admin.unsafe(`grant connect, temporary, create on database ${database} to ${OWNER_ROLE}`);

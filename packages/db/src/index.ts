@@ -1,7 +1,7 @@
-export { connectDatabase, connectSql, type ConnectOptions, type Database } from './connect';
-export { bootstrapDatabase, ensureRoles, secureDatabase, type BootstrapOptions } from './bootstrap';
-export { MIGRATIONS_DIR, readMigrations, runMigrations, type Migration, type MigrateResult } from './migrate';
-export { OWNER_ROLE, RUNTIME_GROUP_ROLE, DEFAULT_RUNTIME_LOGIN } from './roles';
-export type { DB, UserSessionsTable, NotebooksTable, NotesTable } from './schema';
-export { databaseSettings, databaseSecrets } from './settings';
+export { type BootstrapOptions, bootstrapDatabase, ensureRoles, secureDatabase } from './bootstrap';
+export { type ConnectOptions, connectDatabase, connectSql, type Database } from './connect';
+export { MIGRATIONS_DIR, type MigrateResult, type Migration, readMigrations, runMigrations } from './migrate';
+export { DEFAULT_RUNTIME_LOGIN, OWNER_ROLE, RUNTIME_GROUP_ROLE } from './roles';
+export type { DB, NotebooksTable, NotesTable, UserSessionsTable } from './schema';
+export { databaseSecrets, databaseSettings } from './settings';
 export { withTenant } from './with-tenant';

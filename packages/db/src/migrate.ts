@@ -31,7 +31,10 @@ export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   });
   migrations.sort((a, b) => a.version - b.version);
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migrations must be numbered 0001, 0002, … without gaps; found ${m.version} at position ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(
+        `migrations must be numbered 0001, 0002, … without gaps; found ${m.version} at position ${i + 1}`,
+      );
   });
   return migrations;
 }
@@ -46,7 +49,10 @@ export interface MigrateResult {
  * replicas booting together serialise here: the first applies, the rest see nothing pending.
  * Must run as the owner role. Refuses to run if an applied migration's file has changed.
  */
-export async function runMigrations(sql: postgres.Sql, migrations: Migration[] = readMigrations()): Promise<MigrateResult> {
+export async function runMigrations(
+  sql: postgres.Sql,
+  migrations: Migration[] = readMigrations(),
+): Promise<MigrateResult> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
     await tx`
@@ -61,8 +67,14 @@ export async function runMigrations(sql: postgres.Sql, migrations: Migration[] =
     const done = new Map(rows.map((r) => [r.version, r]));
     for (const row of rows) {
       const file = migrations.find((m) => m.version === row.version);
-      if (!file) throw new Error(`database has migration ${row.version} (${row.name}) that this build does not know; deploy a newer build`);
-      if (file.checksum !== row.checksum) throw new Error(`migration ${row.version} (${row.name}) was edited after it was applied; add a new migration instead`);
+      if (!file)
+        throw new Error(
+          `database has migration ${row.version} (${row.name}) that this build does not know; deploy a newer build`,
+        );
+      if (file.checksum !== row.checksum)
+        throw new Error(
+          `migration ${row.version} (${row.name}) was edited after it was applied; add a new migration instead`,
+        );
     }
     const applied: number[] = [];
     for (const m of migrations) {

@@ -11,7 +11,10 @@ export const databaseSettings = z
     DATABASE_URL: z
       .url()
       .refine((u) => /^postgres(ql)?:\/\//.test(u), 'must start with postgres://')
-      .refine((u) => !new URL(u).password, 'must not contain a password; use the db_owner_password and db_runtime_password secret files'),
+      .refine(
+        (u) => !new URL(u).password,
+        'must not contain a password; use the db_owner_password and db_runtime_password secret files',
+      ),
     DATABASE_OWNER_USER: z.string().default(OWNER_ROLE),
     DATABASE_RUNTIME_USER: z.string().default(DEFAULT_RUNTIME_LOGIN),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),

@@ -9,7 +9,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * the row-level security policies compare every row against. Query code still filters by
  * user_id itself; RLS is the second wall, not the first.
  */
-export async function withTenant<T>(db: Kysely<DB>, uid: string, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+export async function withTenant<T>(
+  db: Kysely<DB>,
+  uid: string,
+  work: (trx: Transaction<DB>) => Promise<T>,
+): Promise<T> {
   if (!UUID.test(uid)) throw new TypeError('withTenant needs a uid that is a UUID');
   return db.transaction().execute(async (trx) => {
     await sql`select set_config('app.user_id', ${uid}, true)`.execute(trx);

@@ -56,7 +56,7 @@ describe('migrations', () => {
       conn.release();
       await gate.end();
     }
-    const [a, b] = results;
+    const [a, b] = results as [(typeof results)[0], (typeof results)[0]];
     expect(a).toMatchObject({ code: 0 });
     expect(b).toMatchObject({ code: 0 });
     const outputs = [a.output, b.output].map((o) => JSON.parse(o) as { applied: number[] });
@@ -88,7 +88,9 @@ describe('migrations', () => {
     const sql = connectSql({ url: db.url, user: db.ownerUser, max: 1 });
     try {
       await runMigrations(sql);
-      const owners = await sql<{ tableowner: string }[]>`select distinct tableowner from pg_tables where schemaname = 'public'`;
+      const owners = await sql<
+        { tableowner: string }[]
+      >`select distinct tableowner from pg_tables where schemaname = 'public'`;
       expect(owners.map((o) => o.tableowner)).toEqual([db.ownerUser]);
     } finally {
       await sql.end();

@@ -16,7 +16,10 @@ const FORBIDDEN: [string, string][] = [
   ['truncate a table', 'truncate notes'],
   ['truncate the tenant root', 'truncate user_sessions cascade'],
   ['become the owner role', 'set role tenantmesh_owner'],
-  ['change the migrations table', "insert into schema_migrations (version, name, checksum) values (999, 'evil', 'x')"],
+  [
+    'change the migrations table',
+    "insert into schema_migrations (version, name, checksum) values (999, 'evil', 'x')",
+  ],
 ];
 
 describe('the runtime role', () => {
@@ -51,7 +54,9 @@ describe('the runtime role', () => {
         sql`update user_sessions set is_admin = true where id = ${uid}`.execute(trx),
       ),
     ).rejects.toMatchObject({ code: '42501' });
-    const [row] = await owner.sql<{ is_admin: boolean }[]>`select is_admin from user_sessions where id = ${uid}`;
+    const [row] = await owner.sql<
+      { is_admin: boolean }[]
+    >`select is_admin from user_sessions where id = ${uid}`;
     expect(row!.is_admin).toBe(false);
   });
 
@@ -59,12 +64,16 @@ describe('the runtime role', () => {
     await withTenant(runtime.db, uid, (trx) =>
       trx.updateTable('user_sessions').set({ display_name: 'Alice' }).where('id', '=', uid).execute(),
     );
-    const [row] = await owner.sql<{ display_name: string }[]>`select display_name from user_sessions where id = ${uid}`;
+    const [row] = await owner.sql<
+      { display_name: string }[]
+    >`select display_name from user_sessions where id = ${uid}`;
     expect(row!.display_name).toBe('Alice');
   });
 
   it('is not a superuser and owns nothing', async () => {
-    const [role] = await runtime.sql<{ rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean; rolbypassrls: boolean }[]>`
+    const [role] = await runtime.sql<
+      { rolsuper: boolean; rolcreatedb: boolean; rolcreaterole: boolean; rolbypassrls: boolean }[]
+    >`
       select rolsuper, rolcreatedb, rolcreaterole, rolbypassrls from pg_roles where rolname = current_user`;
     expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolbypassrls: false });
     const owned = await runtime.sql`

@@ -75,7 +75,9 @@ describe('schema invariants for tenant tables', () => {
   });
 
   it('the tenant root itself has row-level security', async () => {
-    const [row] = await owner.sql<{ rls: boolean }[]>`select relrowsecurity as rls from pg_class where oid = 'user_sessions'::regclass`;
+    const [row] = await owner.sql<
+      { rls: boolean }[]
+    >`select relrowsecurity as rls from pg_class where oid = 'user_sessions'::regclass`;
     expect(row!.rls).toBe(true);
   });
 

@@ -20,8 +20,15 @@ describe('tenant isolation in the database', () => {
     bob = users[1]!.id;
     for (const uid of [alice, bob]) {
       await withTenant(runtime.db, uid, async (trx) => {
-        const nb = await trx.insertInto('notebooks').values({ user_id: uid, title: `${uid} book` }).returning('id').executeTakeFirstOrThrow();
-        await trx.insertInto('notes').values({ user_id: uid, notebook_id: nb.id, body: `secret of ${uid}` }).execute();
+        const nb = await trx
+          .insertInto('notebooks')
+          .values({ user_id: uid, title: `${uid} book` })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto('notes')
+          .values({ user_id: uid, notebook_id: nb.id, body: `secret of ${uid}` })
+          .execute();
         if (uid === bob) bobsNotebook = nb.id;
       });
     }
@@ -89,12 +96,20 @@ describe('tenant isolation in the database', () => {
   });
 
   it('deleting a user cascades to every row they own', async () => {
-    const [carol] = await owner.sql<{ id: string }[]>`insert into user_sessions (provider, subject) values ('test', 'carol') returning id`;
+    const [carol] = await owner.sql<
+      { id: string }[]
+    >`insert into user_sessions (provider, subject) values ('test', 'carol') returning id`;
     await withTenant(runtime.db, carol!.id, async (trx) => {
-      const nb = await trx.insertInto('notebooks').values({ user_id: carol!.id, title: 'c' }).returning('id').executeTakeFirstOrThrow();
+      const nb = await trx
+        .insertInto('notebooks')
+        .values({ user_id: carol!.id, title: 'c' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       await trx.insertInto('notes').values({ user_id: carol!.id, notebook_id: nb.id, body: 'c' }).execute();
     });
-    await withTenant(runtime.db, carol!.id, (trx) => sql`delete from user_sessions where id = ${carol!.id}`.execute(trx));
+    await withTenant(runtime.db, carol!.id, (trx) =>
+      sql`delete from user_sessions where id = ${carol!.id}`.execute(trx),
+    );
     const [left] = await owner.sql<{ n: number }[]>`
       select (select count(*) from notes where user_id = ${carol!.id})::int + (select count(*) from notebooks where user_id = ${carol!.id})::int as n`;
     expect(left!.n).toBe(0);

@@ -1,2 +1,9 @@
+export { ensureDevSecrets, TOKEN_PAIRS } from './dev-secrets';
+export {
+  type EmbeddedPostgresOptions,
+  type RunningPostgres,
+  startEmbeddedPostgres,
+  untraversableParent,
+} from './embedded-postgres';
 export { freePort, isListening } from './free-port';
-export { startEmbeddedPostgres, untraversableParent, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded-postgres';
+export { type DevService, discoverServices } from './services';

@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connectSql, DEFAULT_RUNTIME_LOGIN, ensureRoles, OWNER_ROLE, runMigrations, secureDatabase } from '@tenantmesh/db';
+import {
+  connectSql,
+  DEFAULT_RUNTIME_LOGIN,
+  ensureRoles,
+  OWNER_ROLE,
+  runMigrations,
+  secureDatabase,
+} from '@tenantmesh/db';
 import { freePort, isListening, startEmbeddedPostgres } from '@tenantmesh/devstack';
 import Redis from 'ioredis';
 import { DEFAULT_TEST_DATABASE_URL, DEFAULT_TEST_REDIS_URL, HARNESS } from './harness-env';
@@ -77,7 +84,11 @@ async function createTemplate(adminUrl: string, runId: string, state: HarnessSta
     }
   });
   const u = new URL(adminUrl);
-  const owner = connectSql({ url: `postgres://${u.hostname}:${u.port || 5432}/${template}`, user: OWNER_ROLE, max: 1 });
+  const owner = connectSql({
+    url: `postgres://${u.hostname}:${u.port || 5432}/${template}`,
+    user: OWNER_ROLE,
+    max: 1,
+  });
   try {
     await runMigrations(owner);
   } finally {
@@ -119,11 +130,17 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-function startRedisServer(port: number): Promise<{ ok: true; stop: () => Promise<void> } | { ok: false; reason: string }> {
+function startRedisServer(
+  port: number,
+): Promise<{ ok: true; stop: () => Promise<void> } | { ok: false; reason: string }> {
   return new Promise((resolve) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const stop = () =>
       new Promise<void>((done) => {
         if (child.exitCode !== null) return done();
@@ -131,7 +148,13 @@ function startRedisServer(port: number): Promise<{ ok: true; stop: () => Promise
         child.kill('SIGTERM');
       });
     child.once('error', (error: NodeJS.ErrnoException) =>
-      resolve({ ok: false, reason: error.code === 'ENOENT' ? 'there is no redis-server on PATH' : `redis-server failed: ${error.message}` }),
+      resolve({
+        ok: false,
+        reason:
+          error.code === 'ENOENT'
+            ? 'there is no redis-server on PATH'
+            : `redis-server failed: ${error.message}`,
+      }),
     );
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('Ready to accept connections')) resolve({ ok: true, stop });

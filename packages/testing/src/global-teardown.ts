@@ -29,7 +29,13 @@ export default async function globalTeardown(): Promise<void> {
         let cursor = '0';
         let count = 0;
         do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${testRedisPrefix(state.runId)}*`, 'COUNT', 1000);
+          const [next, keys] = await redis.scan(
+            cursor,
+            'MATCH',
+            `${testRedisPrefix(state.runId)}*`,
+            'COUNT',
+            1000,
+          );
           cursor = next;
           count += keys.length;
           if (keys.length) await redis.del(...keys);
@@ -43,6 +49,8 @@ export default async function globalTeardown(): Promise<void> {
     for (const cleanup of state.cleanups.reverse()) await cleanup();
   }
   if (leaks.length) {
-    throw new Error(`tests left resources behind (each test must close its pools and drop what it made): ${leaks.join(', ')}`);
+    throw new Error(
+      `tests left resources behind (each test must close its pools and drop what it made): ${leaks.join(', ')}`,
+    );
   }
 }

@@ -54,7 +54,9 @@ async function createDatabase(template?: string): Promise<TestDatabase> {
   const name = `${testDatabasePrefix(harnessValue('runId'))}${randomBytes(5).toString('hex')}`;
   const admin = adminSql();
   try {
-    await admin.unsafe(`create database ${name} owner ${OWNER_ROLE}${template ? ` template ${template}` : ''}`);
+    await admin.unsafe(
+      `create database ${name} owner ${OWNER_ROLE}${template ? ` template ${template}` : ''}`,
+    );
     await secureDatabase(admin, name, DEFAULT_RUNTIME_LOGIN);
   } finally {
     await admin.end();
@@ -65,14 +67,17 @@ async function createDatabase(template?: string): Promise<TestDatabase> {
     url,
     ownerUser: OWNER_ROLE,
     runtimeUser: DEFAULT_RUNTIME_LOGIN,
-    connectRuntime: (max = 5) => connectDatabase({ url, user: DEFAULT_RUNTIME_LOGIN, max, name: 'test-runtime' }),
+    connectRuntime: (max = 5) =>
+      connectDatabase({ url, user: DEFAULT_RUNTIME_LOGIN, max, name: 'test-runtime' }),
     connectOwner: (max = 2) => connectDatabase({ url, user: OWNER_ROLE, max, name: 'test-owner' }),
     drop: async () => {
       const sql = adminSql();
       try {
         await sql.unsafe(`drop database if exists ${name}`);
       } catch (error) {
-        throw new Error(`could not drop test database ${name} — did the test close every pool it opened? (${(error as Error).message})`);
+        throw new Error(
+          `could not drop test database ${name} — did the test close every pool it opened? (${(error as Error).message})`,
+        );
       } finally {
         await sql.end();
       }

@@ -1,0 +1,48 @@
+import type { Logger, Metrics } from '@tenantmesh/observability';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { healthRoutes, type ReadinessCheck } from './health';
+import { errorHandler, notFoundHandler } from './problem';
+import { requestId } from './request-id';
+
+export interface ServiceOptions {
+  name: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** JSON body limit, e.g. '100kb'. Larger bodies get 413 payload_too_large. */
+  bodyLimit?: string;
+  readiness?: Record<string, ReadinessCheck>;
+}
+
+/**
+ * The frame every service shares, in order: security headers, request id, metrics, access log,
+ * JSON body parsing, /healthz /readyz /metrics, then the service's own routes (`mount`), then
+ * 404 and the one problem+json error renderer. Pure: no listening, no env.
+ */
+export function createService(options: ServiceOptions, mount: (app: Express) => void): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(helmet());
+  app.use(requestId());
+  app.use(options.metrics.httpMiddleware());
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      options.logger.http('request', {
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+      });
+    });
+    next();
+  });
+  app.use(express.json({ limit: options.bodyLimit ?? '100kb' }));
+  app.use(healthRoutes(options.readiness ?? {}));
+  app.get('/metrics', options.metrics.metricsHandler());
+  mount(app);
+  app.use(notFoundHandler());
+  app.use(errorHandler(options.logger));
+  return app;
+}

@@ -1,0 +1,56 @@
+import { connectDatabase, connectSql, type Database, runMigrations } from '@tenantmesh/db';
+import { createLogger, createMetrics, type Logger, type Metrics } from '@tenantmesh/observability';
+import { type TokenKeys, tokenKeysFrom, watchTokenKeys } from '@tenantmesh/user-token';
+import { type NotesConfig, SERVICE, tokenKeyPlan } from './config';
+
+export interface NotesDeps {
+  logger: Logger;
+  metrics: Metrics;
+  /** The DML-only runtime pool. */
+  database: Database;
+  keys: TokenKeys;
+}
+
+/** Opens everything main.ts needs: migrates as the owner, then connects as the runtime role. */
+export async function connectNotesDeps(config: NotesConfig): Promise<NotesDeps & { close(): Promise<void> }> {
+  const logger = createLogger({
+    service: SERVICE,
+    level: config.observability.logLevel,
+    format: config.observability.logFormat,
+  });
+  const metrics = createMetrics({ service: SERVICE });
+  if (config.db.migrateOnBoot) {
+    const owner = connectSql({
+      url: config.db.url,
+      user: config.db.ownerUser,
+      password: config.secrets.dbOwnerPassword,
+      max: 1,
+      name: `${SERVICE}-migrate`,
+    });
+    try {
+      const result = await runMigrations(owner);
+      logger.info('migrations done', result);
+    } finally {
+      await owner.end();
+    }
+  }
+  const database = connectDatabase({
+    url: config.db.url,
+    user: config.db.runtimeUser,
+    password: config.secrets.dbRuntimePassword,
+    max: config.db.poolMax,
+    name: SERVICE,
+  });
+  const keys = tokenKeysFrom(config.secrets, tokenKeyPlan);
+  const stopWatching = watchTokenKeys(keys, config.observability.secretReloadIntervalMs);
+  return {
+    logger,
+    metrics,
+    database,
+    keys,
+    close: async () => {
+      stopWatching();
+      await database.close();
+    },
+  };
+}
