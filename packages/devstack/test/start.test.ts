@@ -36,10 +36,10 @@ describe('pnpm start (devstack)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 60_000;
-      while (!output.includes('all services ready') && Date.now() < deadline && child.exitCode === null) {
+      while (!output.includes('press Ctrl-C to stop') && Date.now() < deadline && child.exitCode === null) {
         await new Promise((r) => setTimeout(r, 100));
       }
-      expect(output).toContain('all services ready');
+      expect(output).toContain('press Ctrl-C to stop');
       const notesPort = Number(/notes\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
       const ready = await fetch(`http://127.0.0.1:${notesPort}/readyz`);
       expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok' } });

@@ -130,12 +130,13 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-function startRedisServer(
+export function startRedisServer(
   port: number,
+  command = 'redis-server',
 ): Promise<{ ok: true; stop: () => Promise<void> } | { ok: false; reason: string }> {
   return new Promise((resolve) => {
     const child = spawn(
-      'redis-server',
+      command,
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -151,15 +152,13 @@ function startRedisServer(
       resolve({
         ok: false,
         reason:
-          error.code === 'ENOENT'
-            ? 'there is no redis-server on PATH'
-            : `redis-server failed: ${error.message}`,
+          error.code === 'ENOENT' ? `there is no ${command} on PATH` : `${command} failed: ${error.message}`,
       }),
     );
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('Ready to accept connections')) resolve({ ok: true, stop });
     });
-    child.once('exit', (code) => resolve({ ok: false, reason: `redis-server exited with code ${code}` }));
+    child.once('exit', (code) => resolve({ ok: false, reason: `${command} exited with code ${code}` }));
   });
 }
 
