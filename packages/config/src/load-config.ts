@@ -12,10 +12,19 @@ export type SecretSpec =
   | { kind: 'text'; name: string; optional?: boolean; minLength?: number }
   | { kind: 'ring'; name: string; optional?: boolean };
 
-export const textSecret = (name: string, opts: { optional?: boolean; minLength?: number } = {}) =>
-  ({ kind: 'text', name, ...opts }) as const;
-export const keyRingSecret = (name: string, opts: { optional?: boolean } = {}) =>
-  ({ kind: 'ring', name, ...opts }) as const;
+export function textSecret<const O extends { optional?: boolean; minLength?: number } = {}>(
+  name: string,
+  opts?: O,
+): { kind: 'text'; name: string } & O {
+  return { kind: 'text', name, ...(opts ?? ({} as O)) };
+}
+
+export function keyRingSecret<const O extends { optional?: boolean } = {}>(
+  name: string,
+  opts?: O,
+): { kind: 'ring'; name: string } & O {
+  return { kind: 'ring', name, ...(opts ?? ({} as O)) };
+}
 
 type SecretValue<S extends SecretSpec> = S extends { kind: 'ring' }
   ? S extends { optional: true }
@@ -72,7 +81,8 @@ export function loadConfig<
     }
     const read = readSecretFile(secret.name, resolved.path);
     if (!read.ok) {
-      if (secret.optional && read.problem.endsWith('does not exist')) continue;
+      // Optional means "may be absent from the secrets dir"; a NAME_FILE that points nowhere is a typo.
+      if (secret.optional && !resolved.explicit && read.problem.endsWith('does not exist')) continue;
       problems.push(read.problem);
       continue;
     }

@@ -20,18 +20,23 @@ export function envNameFor(name: string): string {
  * A secret set as a plain environment variable is a configuration error: it would end up in
  * `docker inspect`, crash dumps and child processes.
  */
-export function resolveSecretPath(name: string, env: Env): { path: string; problem?: string } {
+export function resolveSecretPath(
+  name: string,
+  env: Env,
+): { path: string; explicit: boolean; problem?: string } {
   const plain = envNameFor(name);
   const fileVar = fileVariableFor(name);
   const dir = env.SECRETS_DIR || DEFAULT_SECRETS_DIR;
   const file = env[fileVar] || path.join(dir, name);
+  const explicit = Boolean(env[fileVar]);
   if (env[plain] !== undefined) {
     return {
       path: file,
+      explicit,
       problem: `secret ${plain} is set as a plain environment variable; secrets are read only from files: unset ${plain} and put the value in a file named by ${fileVar} (or ${path.join(dir, name)})`,
     };
   }
-  return { path: file };
+  return { path: file, explicit };
 }
 
 export type SecretFileRead = { ok: true; content: string } | { ok: false; problem: string };

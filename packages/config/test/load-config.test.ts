@@ -117,6 +117,23 @@ describe('secrets', () => {
     );
   });
 
+  it('refuses an optional secret whose NAME_FILE points at a missing file (a typo, not an absence)', () => {
+    const spec = { settings: {}, secrets: { pw: textSecret('db_password', { optional: true }) } };
+    const problems = problemsOf(() => loadConfig({ DB_PASSWORD_FILE: path.join(dir, 'typo') }, spec));
+    expect(problems[0]).toMatch(/does not exist/);
+  });
+
+  it('types an optional secret as possibly undefined', () => {
+    const config = loadConfig(
+      { SECRETS_DIR: dir },
+      { settings: {}, secrets: { pw: textSecret('x', { optional: true }) } },
+    );
+    const value: string | undefined = config.secrets.pw;
+    // @ts-expect-error an optional secret is not a plain string
+    const notPlain: string = config.secrets.pw;
+    expect([value, notPlain]).toEqual([undefined, undefined]);
+  });
+
   it('enforces a minimum length without printing the value', () => {
     write('short', 'abc');
     const problems = problemsOf(() =>

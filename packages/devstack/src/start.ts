@@ -23,11 +23,34 @@ const DATABASE = 'tenantmesh';
 
 const say = (line: string) => process.stdout.write(`\x1b[1m[devstack]\x1b[0m ${line}\n`);
 
+const children = new Map<string, ChildProcess>();
+let pg: RunningPostgres | undefined;
+let stopping = false;
+
+/** Stops every child service, then PostgreSQL; used by Ctrl-C and by a failed start alike. */
+async function stopEverything(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping…');
+  await Promise.all(
+    [...children.values()].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  await pg?.stop();
+  say('stopped');
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
   const created = ensureDevSecrets(SECRETS_DIR);
   if (created.length) say(`generated dev secrets in ${SECRETS_DIR}: ${created.join(', ')}`);
 
-  let pg: RunningPostgres | undefined;
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
     pg = await startPostgres();
@@ -37,29 +60,8 @@ async function main(): Promise<void> {
   const services = discoverServices(ROOT, PORT_BASE);
   if (services.length === 0)
     throw new Error('no built services found: run `pnpm build` first (pnpm start does)');
-  const children = new Map<string, ChildProcess>();
-  let stopping = false;
-
-  const stopAll = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping…');
-    await Promise.all(
-      [...children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
-    await pg?.stop();
-    say('stopped');
-    process.exit(code);
-  };
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  process.once('SIGINT', () => void stopEverything(0));
+  process.once('SIGTERM', () => void stopEverything(0));
 
   for (const service of services) {
     const child = startService(service, databaseUrl);
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
     child.once('exit', (code, signal) => {
       if (stopping) return;
       say(`${service.name} exited (${signal ?? code}); stopping the rest`);
-      void stopAll(1);
+      void stopEverything(1);
     });
   }
   await Promise.all(services.map((s) => waitUntilReady(s)));
@@ -94,7 +96,12 @@ async function startPostgres(): Promise<RunningPostgres> {
     `${fresh ? 'initialising' : 'starting'} embedded PostgreSQL on 127.0.0.1:${PG_PORT} (data: ${dataDir})`,
   );
   const superuserPassword = readDevSecret(SECRETS_DIR, 'pg_superuser_password');
-  const pg = await startEmbeddedPostgres({ dataDir, port: PG_PORT, superuserPassword, persistent: true });
+  const running = await startEmbeddedPostgres({
+    dataDir,
+    port: PG_PORT,
+    superuserPassword,
+    persistent: true,
+  });
   const admin = connectSql({
     url: `postgres://127.0.0.1:${PG_PORT}/postgres`,
     user: 'postgres',
@@ -111,7 +118,7 @@ async function startPostgres(): Promise<RunningPostgres> {
   } finally {
     await admin.end();
   }
-  return pg;
+  return running;
 }
 
 function startService(service: DevService, databaseUrl: string): ChildProcess {
@@ -141,7 +148,9 @@ function startService(service: DevService, databaseUrl: string): ChildProcess {
 /** Never hand a plain secret variable to a service: it would refuse to start (on purpose). */
 function withoutSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(
-    Object.entries(env).filter(([k]) => !/PASSWORD$|SECRET$|^TOKEN_KEYS_/.test(k) || k.endsWith('_FILE')),
+    Object.entries(env).filter(
+      ([k]) => k.endsWith('_FILE') || !/(PASSWORD|SECRET|PASSPHRASE|_KEYS?|TOKEN)$|^TOKEN_KEYS_/.test(k),
+    ),
   );
 }
 
@@ -158,7 +167,7 @@ async function waitUntilReady(service: DevService): Promise<void> {
   throw new Error(`${service.name} was not ready within 60 s`);
 }
 
-main().catch((error: Error) => {
+main().catch(async (error: Error) => {
   say(`failed: ${error.message}`);
-  process.exit(1);
+  await stopEverything(1);
 });

@@ -43,6 +43,16 @@ export function toAppError(error: unknown): AppError {
     case 'stream.encoding.set':
       return errors.badRequest('the request body could not be read');
   }
+  // Integrity errors from PostgreSQL are the request's fault (a reference to a row that is gone,
+  // a duplicate, a value the column refuses): 4xx, never a 500.
+  const pgCode = (error as { code?: unknown; severity?: unknown } | null)?.code;
+  if (typeof pgCode === 'string' && (error as { severity?: unknown }).severity !== undefined) {
+    if (pgCode === '23505') return errors.conflict('that already exists');
+    if (pgCode === '23503') return errors.conflict('refers to something that does not exist');
+    if (pgCode === '23502' || pgCode === '23514' || pgCode.startsWith('22')) {
+      return errors.badRequest('a value was refused by the database');
+    }
+  }
   // The router's failure to decode a malformed %-escape in a path parameter.
   if (error instanceof URIError) return errors.badRequest('malformed percent-encoding in the path');
   // Other http-errors that are safe to expose.

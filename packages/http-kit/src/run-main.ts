@@ -46,6 +46,11 @@ export function runMain(service: string, start: () => Promise<RunningService>): 
     process.on('unhandledRejection', (reason) =>
       running.logger.error('unhandled rejection', { err: reason }),
     );
+    // State after an uncaught exception is unknown: log it, then exit so the orchestrator restarts us.
+    process.on('uncaughtException', (error) => {
+      running.logger.error('uncaught exception', { err: error });
+      process.exit(1);
+    });
   };
   run().catch((error: Error) => {
     process.stderr.write(`${service} failed to start: ${error.message}\n`);

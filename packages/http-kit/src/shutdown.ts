@@ -6,7 +6,7 @@ export interface ShutdownOptions {
   graceMs: number;
   /** Closes pools and other handles after the server has drained. */
   close?: () => Promise<void>;
-  /** Work to do first, e.g. tell SSE clients to reconnect elsewhere. */
+  /** Runs right after the server stops accepting, before draining: e.g. tell SSE clients to reconnect elsewhere. */
   beforeDrain?: () => Promise<void> | void;
 }
 

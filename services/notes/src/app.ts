@@ -2,7 +2,7 @@ import { createService } from '@tenantmesh/http-kit';
 import { requireUser } from '@tenantmesh/user-token';
 import type { Express } from 'express';
 import { sql } from 'kysely';
-import { SERVICE } from './config';
+import { SERVICE, tokenKeyPlan } from './config';
 import type { NotesDeps } from './deps';
 import { notebooksRouter } from './routes/notebooks/notebooks-router';
 
@@ -13,10 +13,14 @@ export function buildApp(deps: NotesDeps): Express {
       name: SERVICE,
       logger: deps.logger,
       metrics: deps.metrics,
+      bodyLimit: deps.bodyLimit,
       readiness: { postgres: () => sql`select 1`.execute(deps.database.db) },
     },
     (app) => {
-      app.use('/notebooks', requireUser({ audience: SERVICE, trustedIssuers: ['gateway'], keys: deps.keys }));
+      app.use(
+        '/notebooks',
+        requireUser({ audience: SERVICE, trustedIssuers: tokenKeyPlan.trustedIssuers, keys: deps.keys }),
+      );
       app.use('/notebooks', notebooksRouter(deps));
     },
   );

@@ -4,6 +4,7 @@ import { type TokenKeys, tokenKeysFrom, watchTokenKeys } from '@tenantmesh/user-
 import { type NotesConfig, SERVICE, tokenKeyPlan } from './config';
 
 export interface NotesDeps {
+  bodyLimit?: string;
   logger: Logger;
   metrics: Metrics;
   /** The DML-only runtime pool. */
@@ -44,6 +45,7 @@ export async function connectNotesDeps(config: NotesConfig): Promise<NotesDeps &
   const keys = tokenKeysFrom(config.secrets, tokenKeyPlan);
   const stopWatching = watchTokenKeys(keys, config.observability.secretReloadIntervalMs);
   return {
+    bodyLimit: config.http.bodyLimit,
     logger,
     metrics,
     database,

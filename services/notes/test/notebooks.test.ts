@@ -139,6 +139,15 @@ describe('notes service', () => {
     expect((await request(app).post('/notebooks').set('X-User-Token', t).send([1, 2])).status).toBe(400);
   });
 
+  it('answers 409, not 500, when a valid token names a user that no longer exists', async () => {
+    const res = await request(app)
+      .post('/notebooks')
+      .set('X-User-Token', tokenFor('00000000-0000-4000-8000-000000000000'))
+      .send({ title: 'orphan' });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('conflict');
+  });
+
   it('is ready when its database answers', async () => {
     const res = await request(app).get('/readyz');
     expect(res.body).toEqual({ status: 'ready', checks: { postgres: 'ok' } });
