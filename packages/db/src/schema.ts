@@ -28,6 +28,33 @@ export interface NotesTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: Buffer;
+  created_at: ColumnType<Date, never, never>;
+  last_seen_at: ColumnType<Date, Date | undefined, Date>;
+  idle_expires_at: Date;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+  user_agent: string | null;
+}
+
+/** Restore drill results (operator data: no user_id, no runtime grant). numeric arrives as string. */
+export interface BackupDrillsTable {
+  id: Generated<string>;
+  started_at: Date;
+  finished_at: Date;
+  kind: 'latest' | 'pitr';
+  target_time: Date | null;
+  backup_label: string | null;
+  ok: boolean;
+  rto_seconds: ColumnType<string, number | string, number | string>;
+  rpo_seconds: ColumnType<string | null, number | string | null, number | string | null>;
+  tables_checked: number;
+  detail: ColumnType<unknown, string, string>;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -39,5 +66,7 @@ export interface DB {
   user_sessions: UserSessionsTable;
   notebooks: NotebooksTable;
   notes: NotesTable;
+  sessions: SessionsTable;
   schema_migrations: SchemaMigrationsTable;
+  backup_drills: BackupDrillsTable;
 }

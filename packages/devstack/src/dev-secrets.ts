@@ -21,7 +21,12 @@ export const DEV_TEXT_SECRETS = [
   'pg_superuser_password',
   'db_owner_password',
   'db_runtime_password',
+  // The local OAuth provider accepts any client secret; auth still reads it from a file.
+  'google_client_secret',
 ] as const;
+
+/** Rolling-class key rings besides the token pairs. */
+export const DEV_RINGS = ['cookie_keys'] as const;
 
 /**
  * Creates any missing dev secret in `dir` (mode 0700, files 0600) and never overwrites one, so
@@ -40,8 +45,12 @@ export function ensureDevSecrets(dir: string): string[] {
     created.push(name);
   };
   for (const name of DEV_TEXT_SECRETS) put(name, () => randomBytes(24).toString('base64url'));
-  for (const [issuer, audience] of TOKEN_PAIRS) {
-    put(`token_keys_${issuer}_${audience}`, () =>
+  const ringNames = [
+    ...TOKEN_PAIRS.map(([issuer, audience]) => `token_keys_${issuer}_${audience}`),
+    ...DEV_RINGS,
+  ];
+  for (const name of ringNames) {
+    put(name, () =>
       JSON.stringify(
         {
           keys: [

@@ -6,4 +6,10 @@ export {
   untraversableParent,
 } from './embedded-postgres';
 export { freePort, isListening } from './free-port';
+export {
+  DEV_IDENTITY,
+  type LocalIdentity,
+  type LocalOAuthProvider,
+  startLocalOAuthProvider,
+} from './local-oauth-provider';
 export { type DevService, discoverServices } from './services';

@@ -12,6 +12,7 @@ import { bootstrapDatabase, connectSql, DEFAULT_RUNTIME_LOGIN } from '@tenantmes
 import { ensureDevSecrets, readDevSecret } from './dev-secrets';
 import { type RunningPostgres, startEmbeddedPostgres, untraversableParent } from './embedded-postgres';
 import { isListening } from './free-port';
+import { DEV_IDENTITY, startLocalOAuthProvider } from './local-oauth-provider';
 import { type DevService, discoverServices } from './services';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -26,6 +27,7 @@ const say = (line: string) => process.stdout.write(`\x1b[1m[devstack]\x1b[0m ${l
 const children = new Map<string, ChildProcess>();
 let pg: RunningPostgres | undefined;
 let stopping = false;
+let stopOAuth: (() => Promise<void>) | undefined;
 
 /** Stops every child service, then PostgreSQL; used by Ctrl-C and by a failed start alike. */
 async function stopEverything(code: number): Promise<void> {
@@ -42,6 +44,7 @@ async function stopEverything(code: number): Promise<void> {
         }),
     ),
   );
+  await stopOAuth?.();
   await pg?.stop();
   say('stopped');
   process.exit(code);
@@ -57,14 +60,29 @@ async function main(): Promise<void> {
     databaseUrl = `postgres://127.0.0.1:${pg.port}/${DATABASE}`;
   }
 
+  const oauth = await startLocalOAuthProvider(PORT_BASE + 9);
+  say(
+    `local OAuth/OIDC provider at ${oauth.url} (signs everyone in as ${DEV_IDENTITY.name} <${DEV_IDENTITY.email}>)`,
+  );
+  stopOAuth = () => oauth.stop();
+
   const services = discoverServices(ROOT, PORT_BASE);
+  // Every service learns every other's URL (the gateway's upstreams) and the public origin.
+  const shared: Record<string, string> = {
+    PUBLIC_ORIGIN: process.env.PUBLIC_ORIGIN || `http://localhost:${PORT_BASE}`,
+    GOOGLE_CLIENT_ID: process.env.GOOGLE_CLIENT_ID || 'tenantmesh-dev',
+    GOOGLE_AUTHORIZATION_URL: process.env.GOOGLE_AUTHORIZATION_URL || `${oauth.url}/authorize`,
+    GOOGLE_TOKEN_URL: process.env.GOOGLE_TOKEN_URL || `${oauth.url}/token`,
+    GOOGLE_USERINFO_URL: process.env.GOOGLE_USERINFO_URL || `${oauth.url}/userinfo`,
+    ...Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${s.port}`])),
+  };
   if (services.length === 0)
     throw new Error('no built services found: run `pnpm build` first (pnpm start does)');
   process.once('SIGINT', () => void stopEverything(0));
   process.once('SIGTERM', () => void stopEverything(0));
 
   for (const service of services) {
-    const child = startService(service, databaseUrl);
+    const child = startService(service, databaseUrl, shared);
     children.set(service.name, child);
     child.once('exit', (code, signal) => {
       if (stopping) return;
@@ -76,6 +94,9 @@ async function main(): Promise<void> {
   say('all services ready:');
   for (const s of services)
     say(`  ${s.name.padEnd(8)} http://127.0.0.1:${s.port}  (/healthz /readyz /metrics)`);
+  if (services.some((s) => s.name === 'gateway')) {
+    say(`sign in: open ${shared.PUBLIC_ORIGIN}/auth/google, then ${shared.PUBLIC_ORIGIN}/api/me`);
+  }
   say('press Ctrl-C to stop');
 }
 
@@ -121,10 +142,15 @@ async function startPostgres(): Promise<RunningPostgres> {
   return running;
 }
 
-function startService(service: DevService, databaseUrl: string): ChildProcess {
+function startService(
+  service: DevService,
+  databaseUrl: string,
+  shared: Record<string, string>,
+): ChildProcess {
   const child = spawn(process.execPath, [service.main], {
     env: {
       ...withoutSecrets(process.env),
+      ...shared,
       DATABASE_URL: databaseUrl,
       SECRETS_DIR,
       HOST: '127.0.0.1',

@@ -1,6 +1,6 @@
 import type { Logger, Metrics } from '@tenantmesh/observability';
 import express, { type Express } from 'express';
-import helmet from 'helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 import { healthRoutes, type ReadinessCheck } from './health';
 import { errorHandler, notFoundHandler } from './problem';
 import { requestId } from './request-id';
@@ -12,6 +12,11 @@ export interface ServiceOptions {
   /** JSON body limit, e.g. '100kb'. Larger bodies get 413 payload_too_large. */
   bodyLimit?: string;
   readiness?: Record<string, ReadinessCheck>;
+  /**
+   * Security-header settings for a service that serves browsers (the gateway). Omitted, helmet's
+   * defaults apply, which suit an internal JSON API.
+   */
+  helmet?: HelmetOptions;
 }
 
 /**
@@ -23,7 +28,7 @@ export function createService(options: ServiceOptions, mount: (app: Express) => 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(helmet());
+  app.use(helmet(options.helmet));
   app.use(requestId());
   app.use(options.metrics.httpMiddleware());
   app.use((req, res, next) => {

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   foreign_namespace: 403,
   csrf_rejected: 403,
+  sign_in_failed: 400,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -72,6 +73,10 @@ export const errors = {
   unsupportedMediaType: (detail = 'send application/json') => new AppError('unsupported_media_type', detail),
   rateLimited: (retryAfterSeconds: number) =>
     new AppError('rate_limited', 'too many requests', {}, { 'Retry-After': String(retryAfterSeconds) }),
+  signInFailed: (
+    reason: 'state_invalid' | 'provider_error' | 'code_rejected' | 'profile_invalid',
+    detail: string,
+  ) => new AppError('sign_in_failed', detail, { reason }),
   serviceUnavailable: (detail = 'not ready') => new AppError('service_unavailable', detail),
   internal: () => new AppError('internal', 'internal error'),
 };

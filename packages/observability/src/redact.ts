@@ -74,11 +74,16 @@ function copyObject(value: object, ancestors: Set<object>, depth: number): unkno
 }
 
 function copyError(error: Error, ancestors: Set<object>, depth: number): Record<string, unknown> {
+  // Libraries throw Error subclasses whose message or stack are not strings (or absent):
+  // logging must never be what turns a handled error into a crash.
   const copy: Record<string, unknown> = {
     name: error.name,
-    message: scrubString(error.message),
+    message:
+      typeof error.message === 'string'
+        ? scrubString(error.message)
+        : copyRedacted(error.message, ancestors, depth),
   };
-  if (error.stack !== undefined) copy.stack = scrubString(error.stack);
+  if (typeof error.stack === 'string') copy.stack = scrubString(error.stack);
   copyEntries(Object.entries(error), ancestors, depth, copy);
   // `cause` is usually non-enumerable, yet it is often the most useful part of the chain.
   if (error.cause !== undefined && !Object.hasOwn(copy, 'cause'))

@@ -91,6 +91,14 @@ describe('redact', () => {
     expect(JSON.stringify(copy)).not.toContain(JWT);
   });
 
+  test('copes with an Error whose message and stack are not strings (as some libraries throw)', () => {
+    const odd = new Error('x');
+    Object.defineProperty(odd, 'message', { value: undefined });
+    Object.defineProperty(odd, 'stack', { value: { not: 'a string' } });
+    expect(() => redact(odd)).not.toThrow();
+    expect(redact(odd)).toMatchObject({ name: 'Error' });
+  });
+
   test('follows an Error cause', () => {
     const error = new Error('outer', { cause: { password: 'p', reason: 'inner' } });
     expect((redact(error) as Record<string, unknown>).cause).toEqual({ password: REDACTED, reason: 'inner' });

@@ -1,4 +1,10 @@
-export { freePort, isListening } from '@tenantmesh/devstack';
+export {
+  freePort,
+  isListening,
+  type LocalIdentity,
+  type LocalOAuthProvider,
+  startLocalOAuthProvider,
+} from '@tenantmesh/devstack';
 export { HARNESS } from './harness-env';
 export {
   connectAdmin,
@@ -9,3 +15,4 @@ export {
 } from './postgres';
 export { createTestRedis, type TestRedis } from './redis';
 export { createSecretsDir, type RingEntry, randomKey, type SecretsDir } from './secrets';
+export { type ServiceProcess, startServiceProcess } from './service-process';

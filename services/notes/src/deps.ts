@@ -1,4 +1,4 @@
-import { connectDatabase, connectSql, type Database, runMigrations } from '@tenantmesh/db';
+import { type Database, openServiceDatabase } from '@tenantmesh/db';
 import { createLogger, createMetrics, type Logger, type Metrics } from '@tenantmesh/observability';
 import { type TokenKeys, tokenKeysFrom, watchTokenKeys } from '@tenantmesh/user-token';
 import { type NotesConfig, SERVICE, tokenKeyPlan } from './config';
@@ -20,27 +20,9 @@ export async function connectNotesDeps(config: NotesConfig): Promise<NotesDeps &
     format: config.observability.logFormat,
   });
   const metrics = createMetrics({ service: SERVICE });
-  if (config.db.migrateOnBoot) {
-    const owner = connectSql({
-      url: config.db.url,
-      user: config.db.ownerUser,
-      password: config.secrets.dbOwnerPassword,
-      max: 1,
-      name: `${SERVICE}-migrate`,
-    });
-    try {
-      const result = await runMigrations(owner);
-      logger.info('migrations done', result);
-    } finally {
-      await owner.end();
-    }
-  }
-  const database = connectDatabase({
-    url: config.db.url,
-    user: config.db.runtimeUser,
-    password: config.secrets.dbRuntimePassword,
-    max: config.db.poolMax,
-    name: SERVICE,
+  const database = await openServiceDatabase(config.db, config.secrets, {
+    service: SERVICE,
+    onMigrated: (result) => logger.info('migrations done', result),
   });
   const keys = tokenKeysFrom(config.secrets, tokenKeyPlan);
   const stopWatching = watchTokenKeys(keys, config.observability.secretReloadIntervalMs);

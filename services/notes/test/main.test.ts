@@ -1,46 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import {
   createEmptyDatabase,
   createSecretsDir,
   freePort,
   type SecretsDir,
+  startServiceProcess,
   type TestDatabase,
 } from '@tenantmesh/testing';
 
 const MAIN = path.join(__dirname, '..', 'dist', 'main.js');
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startMain(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
-  });
-  let output = '';
-  child.stdout?.on('data', (c) => (output += c));
-  child.stderr?.on('data', (c) => (output += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function waitForReady(port: number, started: Started): Promise<Response> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (started.child.exitCode !== null) throw new Error(`exited early:\n${started.output()}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.status === 200) return res;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`not ready in time:\n${started.output()}`);
-}
 
 describe('notes main', () => {
   let db: TestDatabase;
@@ -57,8 +25,12 @@ describe('notes main', () => {
 
   it('boots on an empty database (migrating it), answers /readyz, and drains on SIGTERM with exit 0', async () => {
     const port = await freePort();
-    const started = startMain({ DATABASE_URL: db.url, SECRETS_DIR: secrets.dir, PORT: String(port) });
-    const ready = await waitForReady(port, started);
+    const started = startServiceProcess(MAIN, {
+      DATABASE_URL: db.url,
+      SECRETS_DIR: secrets.dir,
+      PORT: String(port),
+    });
+    const ready = await started.ready(port);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok' } });
     expect(started.output()).toContain('migrations done');
     started.child.kill('SIGTERM');
@@ -67,7 +39,7 @@ describe('notes main', () => {
   });
 
   it('refuses to start when a secret is set as a plain environment variable, and says which', async () => {
-    const started = startMain({
+    const started = startServiceProcess(MAIN, {
       DATABASE_URL: db.url,
       SECRETS_DIR: secrets.dir,
       PORT: String(await freePort()),
@@ -79,7 +51,7 @@ describe('notes main', () => {
   });
 
   it('lists every configuration problem at once', async () => {
-    const started = startMain({
+    const started = startServiceProcess(MAIN, {
       DATABASE_URL: 'postgres://u:pw@127.0.0.1/x',
       PORT: 'high',
       SECRETS_DIR: '/nonexistent',

@@ -1,0 +1,20 @@
+// The only file that reads the environment, listens, and handles process signals (via runMain).
+import http from 'node:http';
+import { listen, runMain } from '@tenantmesh/http-kit/run-main';
+
+runMain('auth', async () => {
+  // Loaded after tracing has started (see runMain).
+  const { loadAuthConfig } = require('./config') as typeof import('./config');
+  const { connectAuthDeps } = require('./deps') as typeof import('./deps');
+  const { buildApp } = require('./app') as typeof import('./app');
+
+  const config = loadAuthConfig(process.env);
+  const deps = await connectAuthDeps(config);
+  const server = await listen(http.createServer(buildApp(deps)), config.http.port, config.http.host);
+  deps.logger.info('listening', {
+    host: config.http.host,
+    port: config.http.port,
+    providers: deps.providers.names,
+  });
+  return { server, logger: deps.logger, graceMs: config.http.shutdownGraceMs, close: deps.close };
+});
