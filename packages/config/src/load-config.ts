@@ -12,14 +12,14 @@ export type SecretSpec =
   | { kind: 'text'; name: string; optional?: boolean; minLength?: number }
   | { kind: 'ring'; name: string; optional?: boolean };
 
-export function textSecret<const O extends { optional?: boolean; minLength?: number } = {}>(
+export function textSecret<const O extends { optional?: boolean; minLength?: number } = Record<never, never>>(
   name: string,
   opts?: O,
 ): { kind: 'text'; name: string } & O {
   return { kind: 'text', name, ...(opts ?? ({} as O)) };
 }
 
-export function keyRingSecret<const O extends { optional?: boolean } = {}>(
+export function keyRingSecret<const O extends { optional?: boolean } = Record<never, never>>(
   name: string,
   opts?: O,
 ): { kind: 'ring'; name: string } & O {
