@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { textSecret } from './load-config';
 
 /** Environment variables are strings; this reads "true"/"1"/"yes" and their opposites. */
 export const envBoolean = z
@@ -54,3 +55,6 @@ export const redisSettings = z
       .optional(),
   })
   .transform((e) => ({ url: e.REDIS_URL }));
+
+/** Optional: only a Redis that asks for a password needs it (restart class). */
+export const redisSecrets = { redisPassword: textSecret('redis_password', { optional: true }) } as const;

@@ -1,4 +1,11 @@
-export { envBoolean, httpSettings, observabilitySettings, port, redisSettings } from './common-settings';
+export {
+  envBoolean,
+  httpSettings,
+  observabilitySettings,
+  port,
+  redisSecrets,
+  redisSettings,
+} from './common-settings';
 export { ConfigError } from './errors';
 export { KeyRing, type KeyRingOptions, MIN_KEY_BYTES, parseKeyRing, type RingKey } from './key-ring';
 export {

@@ -82,15 +82,21 @@ export class SessionService {
     const now = Date.now();
 
     let session = await this.cache.get(key);
+    // A cache hit costs one Redis read; the entry is rewritten only when it changed.
+    let changed = false;
     if (!session || session.idleExpiresAt <= now || session.absoluteExpiresAt <= now) {
       session = await this.lookup(hash);
       if (!session) {
         await this.cache.delete(key);
         return undefined;
       }
+      changed = true;
     }
-    if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) session = await this.touch(session, now);
-    await this.cache.set(key, session, Math.min(CACHE_TTL_MS, session.idleExpiresAt - now));
+    if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) {
+      session = await this.touch(session, now);
+      changed = true;
+    }
+    if (changed) await this.cache.set(key, session, Math.min(CACHE_TTL_MS, session.idleExpiresAt - now));
 
     const resolved: ResolvedSession = { uid: session.uid, sessionId: session.sessionId };
     if (verified.stale) {

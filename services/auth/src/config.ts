@@ -4,6 +4,7 @@ import {
   httpSettings,
   loadConfig,
   observabilitySettings,
+  redisSecrets,
   redisSettings,
   textSecret,
 } from '@tenantmesh/config';
@@ -91,6 +92,7 @@ export function loadAuthConfig(env: Env) {
     secrets: {
       ...databaseSecrets,
       ...sessionSecrets,
+      ...redisSecrets,
       googleClientSecret: textSecret('google_client_secret', { optional: true }),
       oidcClientSecret: textSecret('oidc_client_secret', { optional: true }),
       ...tokenKeySecrets(tokenKeyPlan),

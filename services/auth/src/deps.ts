@@ -35,7 +35,11 @@ export async function connectAuthDeps(config: AuthConfig): Promise<AuthDeps & { 
     service: SERVICE,
     onMigrated: (result) => logger.info('migrations done', result),
   });
-  const redis = config.redis.url ? new Redis(config.redis.url, { maxRetriesPerRequest: 2 }) : undefined;
+  // Fail a request fast while Redis is away rather than queue it.
+  const redis = config.redis.url
+    ? new Redis(config.redis.url, { password: config.secrets.redisPassword, maxRetriesPerRequest: 2 })
+    : undefined;
+  redis?.on('error', (error) => logger.warn('redis error', { err: error }));
   const keys = tokenKeysFrom(config.secrets, tokenKeyPlan);
   const interval = config.observability.secretReloadIntervalMs;
   const stopWatching = watchTokenKeys(keys, interval);

@@ -1,0 +1,21 @@
+// The only file that reads the environment, listens, and handles process signals (via runMain).
+import http from 'node:http';
+import { listen, runMain } from '@tenantmesh/http-kit/run-main';
+
+runMain('gateway', async () => {
+  // Loaded after tracing has started (see runMain).
+  const { loadGatewayConfig } = require('./config') as typeof import('./config');
+  const { connectGatewayDeps } = require('./deps') as typeof import('./deps');
+  const { buildApp } = require('./app') as typeof import('./app');
+
+  const config = loadGatewayConfig(process.env);
+  const deps = await connectGatewayDeps(config);
+  const server = await listen(http.createServer(buildApp(deps)), config.http.port, config.http.host);
+  deps.logger.info('listening', {
+    host: config.http.host,
+    port: config.http.port,
+    upstreams: Object.keys(deps.upstreams.urls),
+    redis: deps.rateLimit.redis !== undefined,
+  });
+  return { server, logger: deps.logger, graceMs: config.http.shutdownGraceMs, close: deps.close };
+});
