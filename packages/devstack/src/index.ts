@@ -12,4 +12,5 @@ export {
   type LocalOAuthProvider,
   startLocalOAuthProvider,
 } from './local-oauth-provider';
+export { startRedisServer } from './redis-server';
 export { type DevService, discoverServices } from './services';

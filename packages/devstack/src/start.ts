@@ -13,6 +13,7 @@ import { ensureDevSecrets, readDevSecret } from './dev-secrets';
 import { type RunningPostgres, startEmbeddedPostgres, untraversableParent } from './embedded-postgres';
 import { isListening } from './free-port';
 import { DEV_IDENTITY, startLocalOAuthProvider } from './local-oauth-provider';
+import { startRedisServer } from './redis-server';
 import { type DevService, discoverServices } from './services';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -28,6 +29,7 @@ const children = new Map<string, ChildProcess>();
 let pg: RunningPostgres | undefined;
 let stopping = false;
 let stopOAuth: (() => Promise<void>) | undefined;
+let stopRedis: (() => Promise<void>) | undefined;
 
 /** Stops every child service, then PostgreSQL; used by Ctrl-C and by a failed start alike. */
 async function stopEverything(code: number): Promise<void> {
@@ -45,6 +47,7 @@ async function stopEverything(code: number): Promise<void> {
     ),
   );
   await stopOAuth?.();
+  await stopRedis?.();
   await pg?.stop();
   say('stopped');
   process.exit(code);
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
     databaseUrl = `postgres://127.0.0.1:${pg.port}/${DATABASE}`;
   }
 
+  const redisUrl = process.env.REDIS_URL || (await startRedis());
   const oauth = await startLocalOAuthProvider(PORT_BASE + 9);
   say(
     `local OAuth/OIDC provider at ${oauth.url} (signs everyone in as ${DEV_IDENTITY.name} <${DEV_IDENTITY.email}>)`,
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
   // Every service learns every other's URL (the gateway's upstreams) and the public origin.
   const shared: Record<string, string> = {
     PUBLIC_ORIGIN: process.env.PUBLIC_ORIGIN || `http://localhost:${PORT_BASE}`,
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     GOOGLE_CLIENT_ID: process.env.GOOGLE_CLIENT_ID || 'tenantmesh-dev',
     GOOGLE_AUTHORIZATION_URL: process.env.GOOGLE_AUTHORIZATION_URL || `${oauth.url}/authorize`,
     GOOGLE_TOKEN_URL: process.env.GOOGLE_TOKEN_URL || `${oauth.url}/token`,
@@ -98,6 +103,24 @@ async function main(): Promise<void> {
     say(`sign in: open ${shared.PUBLIC_ORIGIN}/auth/google, then ${shared.PUBLIC_ORIGIN}/api/me`);
   }
   say('press Ctrl-C to stop');
+}
+
+/**
+ * gateway and auth are separate processes: without a shared Redis, a logout at auth reaches the
+ * gateway's session cache only when that entry expires (≤ 60 s). Start redis-server if there is one.
+ */
+async function startRedis(): Promise<string | undefined> {
+  const port = PORT_BASE + 8;
+  const started = await startRedisServer(port);
+  if (!started.ok) {
+    say(
+      `no Redis (${started.reason}): single-process caches; a logout may take up to 60 s to reach the gateway`,
+    );
+    return undefined;
+  }
+  stopRedis = started.stop;
+  say(`redis-server on 127.0.0.1:${port} (nothing kept on disk)`);
+  return `redis://127.0.0.1:${port}`;
 }
 
 async function startPostgres(): Promise<RunningPostgres> {

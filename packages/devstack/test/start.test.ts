@@ -10,6 +10,18 @@ const START = path.join(__dirname, '..', 'dist', 'start.js');
  * `pnpm start` on a machine with nothing but Node: embedded PostgreSQL (on its own port, never
  * the machine's 5432), generated secrets, every built service ready, Ctrl-C stops everything.
  */
+/** A base port whose next `size` ports are all free (the dev stack uses fixed offsets from it). */
+async function freePortBlock(size: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const taken = await Promise.all(
+      Array.from({ length: size }, (_, i) => isListening('127.0.0.1', base + i, 200)),
+    );
+    if (!taken.some(Boolean)) return base;
+  }
+  throw new Error('no free block of ports found');
+}
+
 describe('pnpm start (devstack)', () => {
   let stateDir: string;
   beforeAll(() => {
@@ -20,7 +32,7 @@ describe('pnpm start (devstack)', () => {
 
   it('brings the mesh up on embedded Postgres with 0600 dev secrets, then stops cleanly on Ctrl-C', async () => {
     const pgPort = await freePort();
-    const portBase = 20000 + Math.floor(Math.random() * 20000);
+    const portBase = await freePortBlock(10);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       DEV_STATE_DIR: stateDir,
@@ -43,6 +55,29 @@ describe('pnpm start (devstack)', () => {
       const notesPort = Number(/notes\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
       const ready = await fetch(`http://127.0.0.1:${notesPort}/readyz`);
       expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok' } });
+
+      // Sign-in works offline: the gateway sends the browser to the local OAuth provider, which
+      // sends it back with a code that auth exchanges for a session cookie.
+      const gatewayPort = Number(/gateway\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+      const start = await fetch(`http://127.0.0.1:${gatewayPort}/auth/google`, { redirect: 'manual' });
+      expect(start.status).toBe(302);
+      const nonce = start.headers
+        .getSetCookie()
+        .find((c) => c.startsWith('__Host-tm_oauth='))!
+        .split(';')[0]!;
+      const atProvider = await fetch(start.headers.get('location')!, { redirect: 'manual' });
+      const callback = new URL(atProvider.headers.get('location')!);
+      const done = await fetch(`http://127.0.0.1:${gatewayPort}${callback.pathname}${callback.search}`, {
+        redirect: 'manual',
+        headers: { cookie: nonce },
+      });
+      expect(done.status).toBe(303);
+      const session = done.headers
+        .getSetCookie()
+        .find((c) => c.startsWith('__Host-tm_session='))!
+        .split(';')[0]!;
+      const me = await fetch(`http://127.0.0.1:${gatewayPort}/api/me`, { headers: { cookie: session } });
+      expect(await me.json()).toMatchObject({ email: 'dev@example.test', displayName: 'Dev User' });
 
       const secrets = path.join(stateDir, 'secrets');
       expect(fs.statSync(secrets).mode & 0o777).toBe(0o700);

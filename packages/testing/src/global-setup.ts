@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +10,7 @@ import {
   runMigrations,
   secureDatabase,
 } from '@tenantmesh/db';
-import { freePort, isListening, startEmbeddedPostgres } from '@tenantmesh/devstack';
+import { freePort, isListening, startEmbeddedPostgres, startRedisServer } from '@tenantmesh/devstack';
 import Redis from 'ioredis';
 import { DEFAULT_TEST_DATABASE_URL, DEFAULT_TEST_REDIS_URL, HARNESS } from './harness-env';
 import { connectAdmin } from './postgres';
@@ -128,38 +127,6 @@ async function redisAnswers(url: string): Promise<boolean> {
   } finally {
     client.disconnect();
   }
-}
-
-export function startRedisServer(
-  port: number,
-  command = 'redis-server',
-): Promise<{ ok: true; stop: () => Promise<void> } | { ok: false; reason: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      command,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const stop = () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      });
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      resolve({
-        ok: false,
-        reason:
-          error.code === 'ENOENT' ? `there is no ${command} on PATH` : `${command} failed: ${error.message}`,
-      }),
-    );
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) resolve({ ok: true, stop });
-    });
-    child.once('exit', (code) => resolve({ ok: false, reason: `${command} exited with code ${code}` }));
-  });
 }
 
 function log(message: string): void {

@@ -1,6 +1,6 @@
+import { startRedisServer } from '@tenantmesh/devstack';
 import Redis from 'ioredis';
 import { createTestRedis, freePort } from '../src';
-import { startRedisServer } from '../src/global-setup';
 
 describe('the Redis test harness', () => {
   it('gives each test its own key prefix and removes its keys on close', async () => {
