@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { type Env, loadConfig } from '@tenantmesh/config';
 import { databaseSecrets, databaseSettings } from '@tenantmesh/db';
 import { z } from 'zod';
@@ -57,9 +58,20 @@ export const backupSettings = z
 
 export type BackupSettings = z.output<typeof backupSettings>;
 
+/** A file for node_exporter's textfile collector (a `.prom` name in its directory). */
+const metricsFile = z
+  .string()
+  .min(1)
+  .refine((f) => path.isAbsolute(f) && f.endsWith('.prom'), 'an absolute path ending in .prom');
+
+/** Optional: where `pnpm drill` writes the drill's state for alerting (see drill-metrics.ts). */
+export const drillMetricsSettings = z
+  .object({ DRILL_METRICS_FILE: metricsFile.optional() })
+  .transform((e) => ({ file: e.DRILL_METRICS_FILE }));
+
 export function loadDrillConfig(env: Env) {
   return loadConfig(env, {
-    settings: { db: databaseSettings, backup: backupSettings },
+    settings: { db: databaseSettings, backup: backupSettings, metrics: drillMetricsSettings },
     secrets: { dbOwnerPassword: databaseSecrets.dbOwnerPassword },
   });
 }
@@ -71,5 +83,17 @@ export function loadStatusConfig(env: Env) {
   return loadConfig(env, {
     settings: { db: databaseSettings },
     secrets: { dbOwnerPassword: databaseSecrets.dbOwnerPassword },
+  });
+}
+
+/** backup-metrics needs pgBackRest (backupSettings) and where to write, nothing else. */
+export function loadBackupMetricsConfig(env: Env) {
+  return loadConfig(env, {
+    settings: {
+      backup: backupSettings,
+      metrics: z
+        .object({ BACKUP_METRICS_FILE: metricsFile })
+        .transform((e) => ({ file: e.BACKUP_METRICS_FILE })),
+    },
   });
 }

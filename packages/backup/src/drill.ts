@@ -2,11 +2,16 @@
 // throwaway clusters, verify them, record the results in backup_drills, exit 1 on any failure.
 //   DATABASE_URL=postgres://host:5432/tenantmesh node packages/backup/dist/drill.js
 // Settings: packages/backup/README.md. Scheduled weekly by infra/k8s/backup/restore-drill-cronjob.yaml.
+// With DRILL_METRICS_FILE it also writes the drill's state for node_exporter's textfile collector
+// (alerts RestoreDrillFailed and RestoreDrillOverdue in infra/observability/prometheus/alerts.yml).
 import { connectSql } from '@tenantmesh/db';
 import { loadDrillConfig } from './config';
+import { findLatestDrills } from './db/find-latest-drills';
 import { recordDrill } from './db/record-drill';
 import { drillExitCode } from './drill/drill-exit-code';
 import { runDrill } from './drill/run-drill';
+import { drillMetricsText } from './metrics/drill-metrics';
+import { writeTextfile } from './metrics/textfile';
 
 async function main(): Promise<number> {
   const config = loadDrillConfig(process.env);
@@ -32,6 +37,10 @@ async function main(): Promise<number> {
         `${JSON.stringify({ msg: result.ok ? 'drill passed' : 'drill FAILED', id, ...summary, problems: detail.problems ?? [detail.error] })}\n`,
       );
     }
+    // After recording, from the table: a failed run still reports the last success. A file that
+    // cannot be written fails the command, since alerting would silently go stale.
+    if (config.metrics.file)
+      await writeTextfile(config.metrics.file, drillMetricsText(await findLatestDrills(source)));
     return drillExitCode(results);
   } finally {
     await source.end();

@@ -1,6 +1,14 @@
 export { lookUpOwner, type Owner } from './cluster/look-up-owner';
 export { type RestoredCluster, startRestoredCluster } from './cluster/start-restored-cluster';
-export { type BackupSettings, backupSettings, DRILL_KINDS, type DrillKind, loadDrillConfig } from './config';
+export {
+  type BackupSettings,
+  backupSettings,
+  DRILL_KINDS,
+  type DrillKind,
+  drillMetricsSettings,
+  loadBackupMetricsConfig,
+  loadDrillConfig,
+} from './config';
 export { type DrillRow, findLatestDrills, type LatestDrills } from './db/find-latest-drills';
 export { recordDrill } from './db/record-drill';
 export { drillExitCode } from './drill/drill-exit-code';
@@ -10,6 +18,9 @@ export { type PreparedDrill, prepareDrill } from './drill/prepare-drill';
 export { type RestoreOutcome, restoreAndVerify } from './drill/restore-and-verify';
 export { runDrill } from './drill/run-drill';
 export { formatDrillStatus } from './format-drill-status';
+export { backupMetricsText } from './metrics/backup-metrics';
+export { drillMetricsText } from './metrics/drill-metrics';
+export { formatGauges, type Gauge, type Sample, writeTextfile } from './metrics/textfile';
 export { checkArchiving } from './pgbackrest/check-archiving';
 export { type BackupSet, listBackups } from './pgbackrest/list-backups';
 export { type RestoreTarget, restoreBackup } from './pgbackrest/restore-backup';

@@ -13,7 +13,9 @@ const START = path.join(__dirname, '..', 'dist', 'start.js');
 /** A base port whose next `size` ports are all free (the dev stack uses fixed offsets from it). */
 async function freePortBlock(size: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    // Below the kernel's ephemeral range (32768+), where other suites' freePort() and every outgoing
+    // connection take ports while this test runs.
+    const base = 12000 + Math.floor(Math.random() * 18000);
     const taken = await Promise.all(
       Array.from({ length: size }, (_, i) => isListening('127.0.0.1', base + i, 200)),
     );

@@ -14,8 +14,8 @@ export const edgeSettings = z
         const url = new URL(u);
         return url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
       }, 'must be an origin only, like https://app.example.com'),
-    // 0: directly exposed, X-Forwarded-For is ignored. 1: behind the nginx edge, which appends the
-    // client address as the last X-Forwarded-For entry. Never more than the real number of hops,
+    // 0: directly exposed, X-Forwarded-For is ignored. 1: behind the nginx edge, which sets
+    // X-Forwarded-For to the client address (the last, and only, entry the gateway believes). Never more than the real number of hops,
     // or clients choose their own address and dodge the rate limit.
     TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   })
