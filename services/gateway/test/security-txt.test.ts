@@ -19,7 +19,7 @@ describe('/.well-known/security.txt', () => {
         .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
     );
     expect(fields.Contact).toBe('mailto:security@example.com');
-    expect(fields.Policy).toBe(`${PUBLIC_ORIGIN}/security`);
+    expect(fields.Policy).toBe('https://github.com/tenantmesh/tenantmesh/blob/main/SECURITY.md');
     expect(fields['Preferred-Languages']).toBe('en');
     expect(fields.Canonical).toBe(`${PUBLIC_ORIGIN}/.well-known/security.txt`);
     expect(fields.Expires).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);

@@ -6,6 +6,9 @@ export interface SecurityTxt {
   canonicalUrl: string;
 }
 
+/** Without SECURITY_POLICY_URL, Policy is the responsible-disclosure policy, SECURITY.md at the repository root. */
+export const DEFAULT_POLICY_URL = 'https://github.com/tenantmesh/tenantmesh/blob/main/SECURITY.md';
+
 /** Without SECURITY_TXT_EXPIRES the file expires this long after startup: well inside RFC 9116's year. */
 export const DEFAULT_EXPIRY_DAYS = 180;
 
@@ -16,8 +19,7 @@ export function securityTxtFrom(
 ): SecurityTxt {
   return {
     contact: settings.contact,
-    // The security page (docs/security-page.txt) as the web client publishes it.
-    policyUrl: settings.policyUrl ?? `${publicOrigin}/security`,
+    policyUrl: settings.policyUrl ?? DEFAULT_POLICY_URL,
     expires: settings.expires ?? new Date(startedAt.getTime() + DEFAULT_EXPIRY_DAYS * 86_400_000),
     canonicalUrl: `${publicOrigin}/.well-known/security.txt`,
   };
