@@ -1,8 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { trace } from '@opentelemetry/api';
+import { startRecordingServer } from '@tenantmesh/testing';
 import { startTracing, tracesUrl } from '../src';
 
 // Why the end-to-end tests run their services in child processes rather than inside jest:
@@ -15,45 +15,20 @@ import { startTracing, tracesUrl } from '../src';
 const SERVICE_FIXTURE = path.join(__dirname, 'fixtures/traced-service.ts');
 const TYPESCRIPT_HOOK = path.join(__dirname, 'support/register-typescript.js');
 
-interface ReceivedExport {
-  method: string;
-  url: string;
-  contentType: string;
-  body: string;
-}
-
-interface Receiver {
-  endpoint: string;
-  received: ReceivedExport[];
-  close(): Promise<void>;
-}
-
 /** A minimal OTLP/HTTP collector: accepts every export and keeps it for the test to read. */
-async function startOtlpReceiver(): Promise<Receiver> {
-  const received: ReceivedExport[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      received.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        contentType: req.headers['content-type'] ?? '',
-        body,
-      });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+async function startOtlpReceiver() {
+  const server = await startRecordingServer({ contentType: 'application/json', body: '{}' });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    received,
-    close: () =>
-      new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
+    endpoint: server.url,
+    get received() {
+      return server.requests.map((r) => ({
+        method: r.method,
+        url: r.url,
+        contentType: r.headers['content-type'] ?? '',
+        body: r.body,
+      }));
+    },
+    close: server.close,
   };
 }
 

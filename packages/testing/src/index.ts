@@ -13,6 +13,7 @@ export {
   type TestDatabase,
   withAdminSql,
 } from './postgres';
+export { type RecordedRequest, type RecordingServer, startRecordingServer } from './recording-server';
 export { createTestRedis, type TestRedis } from './redis';
 export { createSecretsDir, type RingEntry, randomKey, type SecretsDir } from './secrets';
 export { type ServiceProcess, startServiceProcess } from './service-process';

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startRecordingServer } from '@tenantmesh/testing';
 
 export interface OtlpExport {
   method: string;
@@ -11,38 +10,24 @@ export interface OtlpExport {
 export interface OtlpReceiver {
   /** The base URL for OTEL_EXPORTER_OTLP_ENDPOINT (the exporter appends /v1/traces). */
   endpoint: string;
-  received: OtlpExport[];
+  /** Every export received so far. */
+  readonly received: OtlpExport[];
   close(): Promise<void>;
 }
 
 /** A minimal OTLP/HTTP collector, as Tempo would be: accepts every export and keeps it. */
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
-  const received: OtlpExport[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-    });
-    req.on('end', () => {
-      received.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        contentType: req.headers['content-type'] ?? '',
-        body,
-      });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await startRecordingServer({ contentType: 'application/json', body: '{}' });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    endpoint: server.url,
+    get received() {
+      return server.requests.map((r) => ({
+        method: r.method,
+        url: r.url,
+        contentType: r.headers['content-type'] ?? '',
+        body: r.body,
+      }));
+    },
+    close: server.close,
   };
 }
