@@ -9,4 +9,5 @@ const projects = ['packages', 'services']
   })
   .filter((dir) => fs.existsSync(path.join(dir, 'jest.config.js')));
 
-module.exports = { projects };
+// testTimeout is a global option: set in a project's config (jest.base.js) jest ignores it.
+module.exports = { projects, testTimeout: 30000 };

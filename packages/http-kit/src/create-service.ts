@@ -1,5 +1,5 @@
 import type { Logger, Metrics } from '@tenantmesh/observability';
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
 import { healthRoutes, type ReadinessCheck } from './health';
 import { errorHandler, notFoundHandler } from './problem';
@@ -17,6 +17,11 @@ export interface ServiceOptions {
    * defaults apply, which suit an internal JSON API.
    */
   helmet?: HelmetOptions;
+  /**
+   * Path prefixes whose request bodies are streams, never parsed: uploads of any type and size
+   * (an uploaded `.json` file must not be parsed and size-limited as an API body).
+   */
+  rawBodyPaths?: readonly string[];
 }
 
 /**
@@ -43,7 +48,15 @@ export function createService(options: ServiceOptions, mount: (app: Express) => 
     });
     next();
   });
-  app.use(express.json({ limit: options.bodyLimit ?? '100kb' }));
+  const rawBodyPaths = options.rawBodyPaths ?? [];
+  const isRaw = (path: string) =>
+    rawBodyPaths.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  app.use(
+    express.json({
+      limit: options.bodyLimit ?? '100kb',
+      type: (req) => !isRaw((req as Request).path) && Boolean((req as Request).is('application/json')),
+    }),
+  );
   app.use(healthRoutes(options.readiness ?? {}));
   app.get('/metrics', options.metrics.metricsHandler());
   mount(app);

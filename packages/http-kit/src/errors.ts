@@ -12,13 +12,17 @@ export const ERROR_STATUS = {
   foreign_namespace: 403,
   csrf_rejected: 403,
   sign_in_failed: 400,
+  invalid_object_name: 400,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
+  quota_exceeded: 413,
   unsupported_media_type: 415,
+  range_not_satisfiable: 416,
   rate_limited: 429,
   internal: 500,
+  integrity_failure: 500,
   upstream_unavailable: 502,
   service_unavailable: 503,
 } as const;
@@ -67,9 +71,23 @@ export const errors = {
   tokenInvalid: (reason: TokenFailure, detail: string) => new AppError('token_invalid', detail, { reason }),
   forbidden: (detail = 'not allowed') => new AppError('forbidden', detail),
   foreignNamespace: () => new AppError('foreign_namespace', 'path is outside your namespace'),
+  invalidObjectName: (reason: string) =>
+    new AppError('invalid_object_name', `invalid object name: ${reason}`),
   notFound: (detail = 'no such resource') => new AppError('not_found', detail),
   conflict: (detail: string) => new AppError('conflict', detail),
   payloadTooLarge: (detail = 'request body is too large') => new AppError('payload_too_large', detail),
+  quotaExceeded: (quotaBytes: number) =>
+    new AppError('quota_exceeded', 'this upload would exceed your storage quota', { quotaBytes }),
+  rangeNotSatisfiable: (size: number) =>
+    new AppError(
+      'range_not_satisfiable',
+      'the requested range is outside the object',
+      {},
+      {
+        'Content-Range': `bytes */${size}`,
+      },
+    ),
+  integrityFailure: () => new AppError('integrity_failure', 'the stored object failed its integrity check'),
   unsupportedMediaType: (detail = 'send application/json') => new AppError('unsupported_media_type', detail),
   rateLimited: (retryAfterSeconds: number) =>
     new AppError('rate_limited', 'too many requests', {}, { 'Retry-After': String(retryAfterSeconds) }),

@@ -21,10 +21,16 @@ function buildTestApp(readiness: Record<string, ReadinessCheck> = {}, logs: stri
       metrics: createMetrics({ service: 'kit-test' }),
       bodyLimit: '1kb',
       readiness,
+      rawBodyPaths: ['/uploads'],
     },
     (app) => {
       app.post('/echo', (req, res) => {
         res.json(parseInput(z.object({ name: z.string().max(10) }), req.body));
+      });
+      app.put('/uploads/:name', async (req, res) => {
+        let bytes = 0;
+        for await (const chunk of req) bytes += (chunk as Buffer).length;
+        res.json({ parsed: req.body !== undefined, bytes });
       });
       app.get('/boom', () => {
         throw new Error('database password is hunter2');
@@ -42,6 +48,16 @@ function buildTestApp(readiness: Record<string, ReadinessCheck> = {}, logs: stri
 const PROBLEM = /^application\/problem\+json/;
 
 describe('createService', () => {
+  it('streams bodies under rawBodyPaths instead of parsing and size-limiting them as JSON', async () => {
+    const big = JSON.stringify({ pad: 'x'.repeat(5000) });
+    const raw = await request(buildTestApp()).put('/uploads/a.json').type('application/json').send(big);
+    expect(raw.status).toBe(200);
+    expect(raw.body).toEqual({ parsed: false, bytes: big.length });
+    // Elsewhere the same body is parsed and limited.
+    const parsed = await request(buildTestApp()).post('/echo').type('application/json').send(big);
+    expect(parsed.status).toBe(413);
+  });
+
   it('sets security headers and hides the framework', async () => {
     const res = await request(buildTestApp()).get('/healthz');
     expect(res.status).toBe(200);
