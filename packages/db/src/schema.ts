@@ -40,6 +40,21 @@ export interface SessionsTable {
   user_agent: string | null;
 }
 
+/** Metadata of one stored object version (services/files). bigint arrives as string. */
+export interface FileObjectsTable {
+  id: string;
+  user_id: string;
+  name: string;
+  size: ColumnType<string, number | string, number | string>;
+  sha256: Buffer;
+  content_type: string;
+  chunk_bytes: number;
+  key_kid: string;
+  wrapped_key: Buffer;
+  created_at: ColumnType<Date, Date | undefined, Date>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 /** Restore drill results (operator data: no user_id, no runtime grant). numeric arrives as string. */
 export interface BackupDrillsTable {
   id: Generated<string>;
@@ -67,6 +82,7 @@ export interface DB {
   notebooks: NotebooksTable;
   notes: NotesTable;
   sessions: SessionsTable;
+  file_objects: FileObjectsTable;
   schema_migrations: SchemaMigrationsTable;
   backup_drills: BackupDrillsTable;
 }
