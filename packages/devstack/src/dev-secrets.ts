@@ -26,7 +26,7 @@ export const DEV_TEXT_SECRETS = [
 ] as const;
 
 /** Rolling-class key rings besides the token pairs. */
-export const DEV_RINGS = ['cookie_keys'] as const;
+export const DEV_RINGS = ['cookie_keys', 'files_master_keys'] as const;
 
 /**
  * Creates any missing dev secret in `dir` (mode 0700, files 0600) and never overwrites one, so

@@ -79,6 +79,8 @@ async function main(): Promise<void> {
     GOOGLE_AUTHORIZATION_URL: process.env.GOOGLE_AUTHORIZATION_URL || `${oauth.url}/authorize`,
     GOOGLE_TOKEN_URL: process.env.GOOGLE_TOKEN_URL || `${oauth.url}/token`,
     GOOGLE_USERINFO_URL: process.env.GOOGLE_USERINFO_URL || `${oauth.url}/userinfo`,
+    // The files service's local object store, kept between runs like the database.
+    FILES_ROOT: process.env.FILES_ROOT || path.join(STATE_DIR, 'files'),
     ...Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${s.port}`])),
   };
   if (services.length === 0)

@@ -81,6 +81,21 @@ describe('pnpm start (devstack)', () => {
       const me = await fetch(`http://127.0.0.1:${gatewayPort}/api/me`, { headers: { cookie: session } });
       expect(await me.json()).toMatchObject({ email: 'dev@example.test', displayName: 'Dev User' });
 
+      // Files: an upload through the gateway lands encrypted in the state dir and reads back.
+      const origin = `http://localhost:${portBase}`;
+      const upload = await fetch(`http://127.0.0.1:${gatewayPort}/api/files/hello.txt`, {
+        method: 'PUT',
+        headers: { cookie: session, origin, 'content-type': 'text/plain' },
+        body: 'hello from the devstack',
+      });
+      expect(upload.status).toBe(201);
+      const download = await fetch(`http://127.0.0.1:${gatewayPort}/api/files/hello.txt`, {
+        headers: { cookie: session },
+      });
+      expect(await download.text()).toBe('hello from the devstack');
+      const stored = fs.readdirSync(path.join(stateDir, 'files'), { recursive: true, withFileTypes: true });
+      expect(stored.filter((e) => e.isFile())).toHaveLength(1);
+
       const secrets = path.join(stateDir, 'secrets');
       expect(fs.statSync(secrets).mode & 0o777).toBe(0o700);
       for (const file of fs.readdirSync(secrets))

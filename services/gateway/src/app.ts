@@ -25,6 +25,8 @@ export function buildApp(deps: GatewayDeps): Express {
       logger: deps.logger,
       metrics: deps.metrics,
       bodyLimit: deps.bodyLimit,
+      // Uploads stream through to the files service untouched, whatever their type or size.
+      rawBodyPaths: ['/api/files'],
       readiness,
       helmet: GATEWAY_HELMET,
     },

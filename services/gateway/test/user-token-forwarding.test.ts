@@ -125,11 +125,24 @@ describe('X-User-Token forwarding', () => {
     expect(files.received[0]!.headers.authorization).toBeUndefined();
   });
 
-  it('keeps the public path for files and auth', async () => {
-    await request(app).get('/api/files/dir/a.txt?download=1').set('Cookie', aliceCookie);
+  it('keeps the public path for auth', async () => {
     await request(app).get('/auth/google/callback?code=c&state=s');
-    expect(files.received[0]!.url).toBe('/api/files/dir/a.txt?download=1');
     expect(auth.received[0]!.url).toBe('/auth/google/callback?code=c&state=s');
+  });
+
+  it('maps /api/files to the caller’s own namespace, never one the client names', async () => {
+    const sent = [
+      ['/api/files', `/objects/${alice}/`],
+      ['/api/files/', `/objects/${alice}/`],
+      ['/api/files?limit=5&after=b', `/objects/${alice}/?limit=5&after=b`],
+      ['/api/files/a.txt?download=1', `/objects/${alice}/a.txt?download=1`],
+      [`/api/files/${mallory}/a.txt`, `/objects/${alice}/${mallory}/a.txt`],
+      ['/api/files/caf%C3%A9.txt', `/objects/${alice}/caf%C3%A9.txt`],
+    ] as const;
+    for (const [path] of sent) await request(app).get(path).set('Cookie', aliceCookie);
+    expect(files.received.map((r) => r.url)).toEqual(sent.map(([, upstream]) => upstream));
+    for (const r of files.received)
+      expect(h.verifyToken(r.headers['x-user-token']![0]!, 'files').uid).toBe(alice);
   });
 
   it('passes its own X-Forwarded-For and the request id, never the client’s forwarding headers', async () => {

@@ -8,6 +8,7 @@ import {
   fixRequestBody,
   proxyEventsPlugin,
 } from 'http-proxy-middleware';
+import { sessionUidOf } from '../middleware/require-session';
 import type { Upstream } from '../settings/upstream-settings';
 import { scrubUpstreamResponse } from './scrub-upstream-response';
 
@@ -18,8 +19,8 @@ export interface UpstreamProxyOptions {
   logger: Logger;
   /** How long the upstream may take to start answering; undefined for streams (SSE). */
   timeoutMs?: number;
-  /** Maps the public path (with its query) to the upstream's; identity when absent. */
-  rewritePath?: (url: string) => string;
+  /** Maps the public path (with its query) and the session's uid to the upstream's; identity when absent. */
+  rewritePath?: (url: string, uid: string) => string;
   allowSetCookie: boolean;
   streaming: boolean;
 }
@@ -36,7 +37,9 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): RequestHandl
     agent: options.agent,
     changeOrigin: true,
     proxyTimeout: options.timeoutMs,
-    pathRewrite: rewritePath ? (path) => rewritePath(path) : undefined,
+    pathRewrite: rewritePath
+      ? (path, req) => rewritePath(path, sessionUidOf((req as Request).res as Response))
+      : undefined,
     // Our own logger and error page instead of the defaults (console, text/plain). The debug plugin
     // stays: it keeps socket errors from crashing the process and closes an abandoned SSE upstream.
     ejectPlugins: true,

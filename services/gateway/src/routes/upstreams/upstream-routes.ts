@@ -6,8 +6,8 @@ export interface UpstreamRoute {
   paths: string[];
   /** Needs a session; the upstream gets a fresh X-User-Token minted for it. */
   authenticated: boolean;
-  /** Public path (with query) → upstream path; the path is kept as is when absent. */
-  rewritePath?: (url: string) => string;
+  /** Public path (with query) → upstream path, given the session's uid; kept as is when absent. */
+  rewritePath?: (url: string, uid: string) => string;
   /** Server-sent events: no upstream timeout, no buffering at the edge. */
   streaming?: boolean;
 }
@@ -21,16 +21,34 @@ export function stripPrefix(prefix: string): (url: string) => string {
 }
 
 /**
- * The public routing table (README "Routes", docs/openapi.yaml). auth, files, events and jobs get
- * the public path unchanged, so everything under /api/<service> is that service's public surface
- * and its /healthz, /readyz and /metrics stay unreachable from outside. notes (the reference
+ * `/api/files/<name>?q` → `/objects/<uid>/<name>?q` and `/api/files` → `/objects/<uid>/`: the
+ * caller's own namespace, from the session, never from the client. The name passes through raw
+ * (still percent-encoded) for the files service to validate.
+ */
+export function filesNamespace(url: string, uid: string): string {
+  const rest = url.slice('/api/files'.length);
+  const [pathPart = '', query] = splitQuery(rest);
+  const name = pathPart.replace(/^\//, '');
+  return `/objects/${uid}/${name}${query === undefined ? '' : `?${query}`}`;
+}
+
+function splitQuery(url: string): [string, string | undefined] {
+  const at = url.indexOf('?');
+  return at === -1 ? [url, undefined] : [url.slice(0, at), url.slice(at + 1)];
+}
+
+/**
+ * The public routing table (README "Routes", docs/openapi.yaml). auth, events and jobs get the
+ * public path unchanged, so everything under /api/<service> is that service's public surface and
+ * its /healthz, /readyz and /metrics stay unreachable from outside; files gets the caller's
+ * namespace (filesNamespace), which reaches only its /objects. notes (the reference
  * service, which serves /notebooks at its root) gets only its /notebooks resource, prefix
  * stripped, for the same reason.
  */
 export const UPSTREAM_ROUTES: readonly UpstreamRoute[] = [
   { upstream: 'auth', paths: ['/auth{/*rest}'], authenticated: false },
   { upstream: 'auth', paths: ['/api/me{/*rest}'], authenticated: true },
-  { upstream: 'files', paths: ['/api/files{/*rest}'], authenticated: true },
+  { upstream: 'files', paths: ['/api/files{/*rest}'], authenticated: true, rewritePath: filesNamespace },
   { upstream: 'events', paths: ['/api/events{/*rest}'], authenticated: true, streaming: true },
   { upstream: 'jobs', paths: ['/api/jobs{/*rest}'], authenticated: true },
   {
