@@ -15,7 +15,14 @@ import {
   tmpfsMounts,
   userId,
 } from './support/deploy-compose';
-import { isPinnedImage, isSecretInEnvironment, REPO_ROOT, repoPath, runTool } from './support/deploy-repo';
+import {
+  edgeClientMaxBodyBytes,
+  isPinnedImage,
+  isSecretInEnvironment,
+  REPO_ROOT,
+  repoPath,
+  runTool,
+} from './support/deploy-repo';
 
 /**
  * docker-compose.yml, as docker-compose itself resolves it (Debian's v1, for real): it validates,
@@ -24,7 +31,7 @@ import { isPinnedImage, isSecretInEnvironment, REPO_ROOT, repoPath, runTool } fr
  * the network tiers keep the database away from the edge. The backup service copied in from
  * infra/postgres/docker-compose.backup.yml must not drift from it.
  */
-const TENANTMESH_SERVICES = ['gateway', 'auth', 'notes'];
+const TENANTMESH_SERVICES = ['gateway', 'auth', 'files', 'notes'];
 /** Exactly the secret files each service reads (docs/secrets.md, each service's README). */
 const SECRETS_OF: Record<string, string[]> = {
   gateway: [
@@ -32,6 +39,7 @@ const SECRETS_OF: Record<string, string[]> = {
     'db_owner_password',
     'db_runtime_password',
     'token_keys_gateway_auth',
+    'token_keys_gateway_files',
     'token_keys_gateway_notes',
   ],
   auth: [
@@ -40,6 +48,13 @@ const SECRETS_OF: Record<string, string[]> = {
     'db_runtime_password',
     'google_client_secret',
     'token_keys_gateway_auth',
+  ],
+  files: [
+    'db_owner_password',
+    'db_runtime_password',
+    'files_master_keys',
+    'token_keys_gateway_files',
+    'token_keys_jobs_files',
   ],
   notes: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_notes'],
 };
@@ -184,7 +199,7 @@ describe('docker-compose.yml', () => {
     const gatewayRings = services.filter(([, s]) =>
       secretNames(s).some((x) => x.startsWith('token_keys_gateway_')),
     );
-    expect(gatewayRings.map(([n]) => n).sort()).toEqual(['auth', 'gateway', 'notes']);
+    expect(gatewayRings.map(([n]) => n).sort()).toEqual(['auth', 'files', 'gateway', 'notes']);
   });
 
   test('runs every service read-only, with every capability dropped and no new privileges', () => {
@@ -324,6 +339,20 @@ describe('docker-compose.yml', () => {
       const missing = [...wanted].filter((secret) => !secretNames(s).includes(secret));
       expect({ service: name, missing }).toEqual({ service: name, missing: [] });
     }
+  });
+
+  test('files keeps its objects on a named volume at FILES_ROOT, and takes exactly the body size the edge lets through', () => {
+    const files = service('files');
+    const root = files.environment?.FILES_ROOT ?? '';
+    expect(files.environment?.FILES_BACKEND).toBe('local');
+    expect(root).toMatch(/^\//);
+    // A named volume (not a bind mount, not the tmpfs): the objects outlive the container.
+    const volume = (files.volumes ?? []).map((v) => v.split(':')).find(([, target]) => target === root);
+    expect(volume?.[0]).toMatch(/^[a-z][a-z0-9_-]*$/);
+    expect(compose.volumes).toHaveProperty(volume?.[0] ?? '');
+    expect(volume?.[2] ?? 'rw').toBe('rw');
+    expect(tmpfsMounts(files)).not.toContain(root);
+    expect(Number(files.environment?.FILES_MAX_OBJECT_BYTES)).toBe(edgeClientMaxBodyBytes());
   });
 
   test('mounts the Docker socket (root on the host) into promtail alone', () => {

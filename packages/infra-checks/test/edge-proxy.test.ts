@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@tenantmesh/testing';
 import { type Certificate, createSelfSignedCertificate } from './support/edge-certificate';
-import { declareBody, keepAliveAgent, readEventStream, request } from './support/edge-client';
+import { declareBody, keepAliveAgent, readEventStream, request, startUpload } from './support/edge-client';
 import { type EventUpstream, startEventUpstream } from './support/edge-event-upstream';
 import { type Mesh, startMesh } from './support/edge-mesh';
 import { type Edge, startEdge } from './support/edge-nginx';
@@ -317,14 +317,83 @@ describe('the edge proxy (infra/edge/nginx.conf on real nginx, in front of the r
     // nginx reads the whole body before it proxies, so the gateway was offered all of it.
     expect(tap.seen.slice(before).map((r) => r.headers['content-length'])).toEqual([[String(twoMiB.length)]]);
 
-    // Only the declared length is sent: nginx judges it from Content-Length before any body.
+    // Only the declared length is sent: nginx judges it from Content-Length before any body, on
+    // the streaming /api/files location too, and never bothers the gateway with it.
+    const beforeRefusal = tap.seen.length;
     expect(
       await declareBody(`${edge.origin}/api/files`, ONE_GIB + 1, { from: '127.0.0.9', waitMs: 3000 }),
     ).toBe(413);
-    // Exactly 1 GiB is allowed: nginx waits for the body instead of refusing it.
+    expect(tap.seen.slice(beforeRefusal)).toEqual([]);
+    // Exactly 1 GiB is allowed: where bodies are buffered, nginx waits for the body instead of
+    // refusing it…
     expect(
-      await declareBody(`${edge.origin}/api/files`, ONE_GIB, { from: '127.0.0.9', waitMs: 500 }),
+      await declareBody(`${edge.origin}/.well-known/security.txt`, ONE_GIB, {
+        from: '127.0.0.9',
+        waitMs: 500,
+      }),
     ).toBeUndefined();
+    // …and under /api/files (streamed) it hands the request on with its first bytes, so the
+    // gateway sees the whole declared length and answers (here: no session) long before the end.
+    const beforeUpload = tap.seen.length;
+    const upload = startUpload(`${edge.origin}/api/files/one-gib.bin`, {
+      contentLength: ONE_GIB,
+      sendBytes: 64 * 1024,
+      from: '127.0.0.9',
+    });
+    try {
+      const status = await Promise.race([
+        upload.answer,
+        new Promise<'none'>((resolve) => setTimeout(() => resolve('none'), 3000)),
+      ]);
+      expect(status).not.toBe('none');
+      expect(status).not.toBe(413);
+      expect(
+        tap.seen.slice(beforeUpload).find((r) => r.url === '/api/files/one-gib.bin')?.headers[
+          'content-length'
+        ],
+      ).toEqual([String(ONE_GIB)]);
+    } finally {
+      upload.abort();
+    }
+  });
+
+  it('streams an upload under /api/files to the gateway before its body is complete, while other paths get it only once whole', async () => {
+    const before = tap.seen.length;
+    const declared = 64 * 1024 * 1024;
+    const sent = 256 * 1024;
+    const headers = { cookie, origin: edge.origin };
+    // The same slow client, 256 KiB of 64 MiB sent and the rest held back, on two paths.
+    const streamed = startUpload(`${edge.origin}/api/files/large.bin`, {
+      contentLength: declared,
+      sendBytes: sent,
+      headers,
+      from: '127.0.0.12',
+    });
+    const buffered = startUpload(`${edge.origin}/api/notes/notebooks`, {
+      method: 'POST',
+      contentLength: declared,
+      sendBytes: sent,
+      headers,
+      from: '127.0.0.13',
+    });
+    try {
+      const atGateway = await waitFor(() =>
+        tap.seen.slice(before).find((r) => r.url === '/api/files/large.bin'),
+      );
+      expect(atGateway?.method).toBe('PUT');
+      expect(atGateway?.headers['content-length']).toEqual([String(declared)]);
+      // The gateway's answer arrives while most of the body is still unsent: it has no FILES_URL
+      // here, so after the session and CSRF checks its route answers 503 service_unavailable.
+      expect(await streamed.answer).toBe(503);
+      // The buffered path: nginx is still reading the body into its temp file; the gateway has
+      // seen nothing of it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(tap.seen.slice(before).filter((r) => r.url.startsWith('/api/notes'))).toEqual([]);
+    } finally {
+      streamed.abort();
+      buffered.abort();
+    }
+    expect(await buffered.answer).toBeUndefined();
   });
 
   it('logs one JSON line per request, without cookies, credentials or query strings', async () => {

@@ -16,13 +16,14 @@ import {
 } from './support/deploy-kubernetes';
 import {
   ingressAllowed,
+  type LabelSelector,
   type Labels,
   type NetworkPolicy,
   type Pod,
   selectorMatches,
   type TargetPort,
 } from './support/deploy-network-policy';
-import { isPinnedImage, isSecretInEnvironment } from './support/deploy-repo';
+import { edgeClientMaxBodyBytes, isPinnedImage, isSecretInEnvironment } from './support/deploy-repo';
 
 /**
  * Every overlay under infra/k8s/overlays, rendered by the real `kubectl kustomize` ($KUBECTL, or
@@ -30,7 +31,7 @@ import { isPinnedImage, isSecretInEnvironment } from './support/deploy-repo';
  * back: each workload's security context, probes, secrets as files only, each service with its
  * own Deployment + Service + HPA + PDB, and the NetworkPolicies evaluated as Kubernetes would.
  */
-const SERVICES = ['gateway', 'auth', 'notes'];
+const SERVICES = ['gateway', 'auth', 'files', 'notes'];
 const SERVICE_UID = 10001;
 /**
  * The backup jobs run as the database's uid (999): they read and write the same repository files
@@ -45,6 +46,7 @@ const SECRET_FILES: Record<string, string[]> = {
     'db_runtime_password',
     'redis_password',
     'token_keys_gateway_auth',
+    'token_keys_gateway_files',
     'token_keys_gateway_notes',
   ],
   auth: [
@@ -55,6 +57,15 @@ const SECRET_FILES: Record<string, string[]> = {
     'oidc_client_secret',
     'redis_password',
     'token_keys_gateway_auth',
+  ],
+  files: [
+    'db_owner_password',
+    'db_runtime_password',
+    'files_master_keys',
+    'files_s3_access_key_id',
+    'files_s3_secret_access_key',
+    'token_keys_gateway_files',
+    'token_keys_jobs_files',
   ],
   notes: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_notes'],
 };
@@ -269,6 +280,53 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
     },
   );
 
+  test('files keeps its objects on a PersistentVolumeClaim at FILES_ROOT, sized to the edge body limit, and a ReadWriteOnce claim keeps every replica on one node', () => {
+    const deployment = named(objects, 'Deployment', 'files');
+    const pod = deployment.spec?.template?.spec;
+    const container = pod?.containers.find((c) => c.name === 'files');
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ FILES_BACKEND: 'local', FILES_ROOT: expect.stringMatching(/^\//) });
+    // The edge refuses a larger body before the service sees it; a smaller service limit would
+    // make the edge's promise a lie (infra/edge/nginx.conf).
+    expect(Number(env.FILES_MAX_OBJECT_BYTES)).toBe(edgeClientMaxBodyBytes());
+
+    const mount = container?.volumeMounts?.find((m) => m.mountPath === env.FILES_ROOT);
+    expect(mount?.readOnly ?? false).toBe(false);
+    const volume = pod?.volumes?.find((v) => v.name === mount?.name) as
+      | { persistentVolumeClaim?: { claimName?: string } }
+      | undefined;
+    const claimName = volume?.persistentVolumeClaim?.claimName ?? '';
+    const claim = named(objects, 'PersistentVolumeClaim', claimName) as unknown as {
+      spec: { accessModes: string[] };
+    };
+    const hpa = named(objects, 'HorizontalPodAutoscaler', 'files');
+    if (claim.spec.accessModes.includes('ReadWriteMany')) return;
+    // ReadWriteOnce attaches to one node: replicas beyond one must be required onto that node.
+    expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+    if ((hpa.spec?.maxReplicas ?? 1) > 1) {
+      const affinity =
+        (
+          pod as {
+            affinity?: {
+              podAffinity?: {
+                requiredDuringSchedulingIgnoredDuringExecution?: {
+                  topologyKey: string;
+                  labelSelector?: LabelSelector;
+                }[];
+              };
+            };
+          }
+        ).affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+      const podLabels: Labels = deployment.spec?.template?.metadata?.labels ?? {};
+      expect(
+        affinity.some(
+          (term) =>
+            term.topologyKey === 'kubernetes.io/hostname' && selectorMatches(term.labelSelector, podLabels),
+        ),
+      ).toBe(true);
+    }
+  });
+
   describe('NetworkPolicies, evaluated', () => {
     let policies: NetworkPolicy[];
     const servicePod = (app: string): Pod => ({
@@ -331,11 +389,11 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
       expect(admitted(deployedPod('gateway'), httpPort('gateway'))).toEqual(['edge', 'prometheus']);
     });
 
-    test.each(['auth', 'notes'])('only the gateway, jobs and Prometheus reach %s', (service) => {
+    test.each(['auth', 'files', 'notes'])('only the gateway, jobs and Prometheus reach %s', (service) => {
       expect(admitted(deployedPod(service), httpPort(service))).toEqual(['gateway', 'jobs', 'prometheus']);
     });
 
-    test.each(['files', 'events'])('services still to come (%s) are covered the same way', (service) => {
+    test.each(['events'])('services still to come (%s) are covered the same way', (service) => {
       expect(admitted(servicePod(service), { number: 3002, name: 'http' })).toEqual([
         'gateway',
         'jobs',
@@ -347,6 +405,7 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
       const postgres: Pod = { name: 'postgres', namespace, labels: { 'app.kubernetes.io/name': 'postgres' } };
       expect(admitted(postgres, { number: 5432 })).toEqual([
         'auth',
+        'files',
         'gateway',
         'jobs',
         'notes',
@@ -357,7 +416,7 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
 
     test('only the services reach Redis', () => {
       const redis: Pod = { name: 'redis', namespace, labels: { 'app.kubernetes.io/name': 'redis' } };
-      expect(admitted(redis, { number: 6379 })).toEqual(['auth', 'gateway', 'jobs', 'notes']);
+      expect(admitted(redis, { number: 6379 })).toEqual(['auth', 'files', 'gateway', 'jobs', 'notes']);
     });
 
     test('nothing reaches the backup jobs', () => {

@@ -47,7 +47,7 @@ import { startWebhookSink, type WebhookSink } from './support/observability-webh
  * The observability configuration in infra/observability, proved with the real tools where they
  * exist here (promtool, amtool, Prometheus 2.42, Alertmanager 0.25: the Debian packages .ci/run
  * installs) and parsed where they do not (Loki, Promtail, Tempo, Grafana). Dashboards are held
- * against what gateway, auth and notes really export: their /metrics, live.
+ * against what gateway, auth, files and notes really export: their /metrics, live.
  */
 
 const README = fs.readFileSync(path.join(OBSERVABILITY_DIR, 'README.md'), 'utf8');
@@ -149,13 +149,14 @@ describe('Prometheus configuration', () => {
     expect(jobs(compose)).toEqual(['tenantmesh', 'backup', 'alertmanager', 'prometheus']);
   });
 
-  it('scrapes gateway, auth and notes on their compose names and ports, each labelled with its service', () => {
+  it('scrapes gateway, auth, files and notes on their compose names and ports, each labelled with its service', () => {
     const compose = readYaml(path.join(PROMETHEUS_DIR, 'prometheus.yml'));
     const job = compose.scrape_configs.find((j: Yaml) => j.job_name === 'tenantmesh');
     expect(job.metrics_path).toBe('/metrics');
     expect(job.static_configs).toEqual([
       { targets: ['gateway:3000'], labels: { service: 'gateway' } },
       { targets: ['auth:3001'], labels: { service: 'auth' } },
+      { targets: ['files:3002'], labels: { service: 'files' } },
       { targets: ['notes:3005'], labels: { service: 'notes' } },
     ]);
   });
@@ -180,6 +181,7 @@ describe('alert rules', () => {
         'BackupFullTooOld',
         'BackupMetricsMissing',
         'DeadJobs',
+        'FilesIntegrityFailure',
         'HighErrorRatio',
         'HighLatencyP99',
         'JobBacklog',
@@ -556,16 +558,17 @@ describe('against the running services: their /metrics, scraped live', () => {
 
   describe('a real Prometheus (2.42) running the committed scrape jobs and rules', () => {
     beforeAll(async () => {
-      await eventually('the three services scraped', async () => {
+      await eventually('the four services scraped', async () => {
         const up = await query('up{job="tenantmesh"} == 1');
-        return up.length === 3 ? true : undefined;
+        return up.length === SERVICES.length ? true : undefined;
       });
     }, 30_000);
 
-    it('scrapes gateway, auth and notes, with the service label from the target', async () => {
+    it('scrapes gateway, auth, files and notes, with the service label from the target', async () => {
       const up = await query('up{job="tenantmesh"}');
       expect(up.map((r) => [r.metric.service, r.value[1]]).sort()).toEqual([
         ['auth', '1'],
+        ['files', '1'],
         ['gateway', '1'],
         ['notes', '1'],
       ]);
@@ -578,7 +581,7 @@ describe('against the running services: their /metrics, scraped live', () => {
       const perService = await query(
         'count by (service) (http_request_duration_seconds_count{job="tenantmesh"})',
       );
-      expect(perService.map((r) => r.metric.service).sort()).toEqual(['auth', 'gateway', 'notes']);
+      expect(perService.map((r) => r.metric.service).sort()).toEqual(['auth', 'files', 'gateway', 'notes']);
     });
 
     it('accepts every dashboard query (variables given typical values)', async () => {
@@ -807,6 +810,7 @@ describe('logs, traces and Grafana provisioning (parsed: Loki, Promtail, Tempo a
   it('dashboards parse, have unique uids and panel ids, and refer only to provisioned datasources of the right type', () => {
     expect(DASHBOARDS.map((d) => d.file)).toEqual([
       'auth.json',
+      'files.json',
       'gateway.json',
       'notes.json',
       'overview.json',

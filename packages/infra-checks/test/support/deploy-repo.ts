@@ -102,3 +102,18 @@ export function isSecretInEnvironment(name: string, value: unknown): boolean {
   if (/_FILE$/i.test(name)) return false;
   return !(typeof value === 'string' && /^\/run\/secrets(\/[^\s]+)?$/.test(value));
 }
+
+/**
+ * The edge's request body limit in bytes: `client_max_body_size` in infra/edge/nginx.conf (nginx
+ * sizes: a number with an optional k, m or g). The files service's FILES_MAX_OBJECT_BYTES must
+ * equal it wherever the service is deployed.
+ */
+export function edgeClientMaxBodyBytes(): number {
+  const conf = fs.readFileSync(repoPath('infra/edge/nginx.conf'), 'utf8');
+  const sizes = [...conf.matchAll(/^\s*client_max_body_size\s+(\d+)([kKmMgG]?);/gm)];
+  if (sizes.length !== 1)
+    throw new Error(`expected one client_max_body_size in nginx.conf, found ${sizes.length}`);
+  const [, amount, unit] = sizes[0] as RegExpMatchArray;
+  const scale: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  return Number(amount) * (scale[(unit ?? '').toLowerCase()] ?? Number.NaN);
+}

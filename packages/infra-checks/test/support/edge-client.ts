@@ -102,6 +102,57 @@ export function declareBody(
   });
 }
 
+export interface HeldUpload {
+  /** The status, if an answer arrives before abort(); undefined once aborted without one. */
+  answer: Promise<number | undefined>;
+  abort(): void;
+}
+
+/**
+ * Starts an upload that declares `contentLength` bytes, sends only the first `sendBytes` of them
+ * and holds the rest back, as a slow client in the middle of a large upload would.
+ */
+export function startUpload(
+  url: string,
+  options: {
+    contentLength: number;
+    sendBytes: number;
+    method?: string;
+    headers?: Record<string, string>;
+    from?: string;
+  },
+): HeldUpload {
+  let req: http.ClientRequest | undefined;
+  let aborted = false;
+  const answer = new Promise<number | undefined>((resolve, reject) => {
+    req = https.request(url, {
+      ...tls,
+      method: options.method ?? 'PUT',
+      headers: {
+        'content-type': 'application/octet-stream',
+        ...options.headers,
+        'content-length': String(options.contentLength),
+      },
+      localAddress: options.from,
+      agent: false,
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', (error) => (aborted ? resolve(undefined) : reject(error)));
+    req.on('close', () => resolve(undefined));
+    req.write(Buffer.alloc(options.sendBytes, 'x'));
+  });
+  return {
+    answer,
+    abort: () => {
+      aborted = true;
+      req?.destroy();
+    },
+  };
+}
+
 export interface StreamedEvent {
   /** Milliseconds after the request was sent. */
   atMs: number;

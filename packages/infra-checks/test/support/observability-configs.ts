@@ -10,7 +10,12 @@ import { observabilityFile, PROMETHEUS_DIR, readYaml, type Yaml } from './observ
  */
 
 /** Host names the committed scrape config uses for each service (compose service names). */
-const COMPOSE_HOSTS: Record<string, string> = { gateway: 'gateway', auth: 'auth', notes: 'notes' };
+const COMPOSE_HOSTS: Record<string, string> = {
+  gateway: 'gateway',
+  auth: 'auth',
+  files: 'files',
+  notes: 'notes',
+};
 
 /**
  * The Kubernetes file with kubernetes_sd_configs swapped for a static target. Debian's

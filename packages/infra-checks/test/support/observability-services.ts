@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { loadConfig } from '@tenantmesh/config';
 import {
   createSecretsDir,
   createTestDatabase,
@@ -8,12 +11,13 @@ import {
   startServiceProcess,
   type TestDatabase,
 } from '@tenantmesh/testing';
+import { mintUserToken, tokenKeySecrets } from '@tenantmesh/user-token';
 
 const SERVICES_DIR = path.resolve(__dirname, '../../../../services');
 const mainOf = (service: string) => path.join(SERVICES_DIR, service, 'dist', 'main.js');
 
 /** The services that exist today, each with a dashboard of its own. */
-export const SERVICES = ['gateway', 'auth', 'notes'] as const;
+export const SERVICES = ['gateway', 'auth', 'files', 'notes'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** /auth budget per minute on the test gateway: low, so a few requests meet the limit (429). */
@@ -21,6 +25,8 @@ export const AUTH_RATE_LIMIT = 2;
 
 export interface RunningServices {
   ports: Record<ServiceName, number>;
+  /** A user with a row in user_sessions, and a fresh gateway→files X-User-Token for them. */
+  filesUser: { uid: string; token(): string };
   /** GET /metrics of one service, as Prometheus would scrape it. */
   scrape(service: ServiceName): Promise<string>;
   /** Everything each process printed so far: their JSON log lines. */
@@ -30,18 +36,26 @@ export interface RunningServices {
 }
 
 /**
- * gateway, auth and notes as the real processes they are in production (their built
+ * gateway, auth, files and notes as the real processes they are in production (their built
  * dist/main.js; run `pnpm build` first), on a test database of their own, with the minimal
- * configuration each needs. No REDIS_URL: every service then uses its in-process stores, which
+ * configuration each needs (files: its local backend in a temp directory). No REDIS_URL: every service then uses its in-process stores, which
  * export the same metrics, and this suite never shares the unprefixed rate-limit keys of a
  * Redis other suites' gateways use.
  */
 export async function startServices(): Promise<RunningServices> {
   const db: TestDatabase = await createTestDatabase();
   const secrets: SecretsDir = createSecretsDir();
-  for (const ring of ['cookie_keys', 'token_keys_gateway_auth', 'token_keys_gateway_notes'])
+  for (const ring of [
+    'cookie_keys',
+    'token_keys_gateway_auth',
+    'token_keys_gateway_files',
+    'token_keys_gateway_notes',
+    'token_keys_jobs_files',
+    'files_master_keys',
+  ])
     secrets.writeRing(ring);
   secrets.writeText('google_client_secret', 'observability-test-secret');
+  const filesRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantmesh-files-'));
 
   const processes = new Map<ServiceName, ServiceProcess>();
   let stopped: Promise<void> | undefined;
@@ -51,10 +65,16 @@ export async function startServices(): Promise<RunningServices> {
       await Promise.all([...processes.values()].map((p) => p.exited));
       await db.drop();
       secrets.remove();
+      fs.rmSync(filesRoot, { recursive: true, force: true });
     })());
 
   try {
-    const ports = { gateway: await freePort(), auth: await freePort(), notes: await freePort() };
+    const ports = {
+      gateway: await freePort(),
+      auth: await freePort(),
+      files: await freePort(),
+      notes: await freePort(),
+    };
     const origin = `http://127.0.0.1:${ports.gateway}`;
     const common = {
       DATABASE_URL: db.url,
@@ -72,6 +92,10 @@ export async function startServices(): Promise<RunningServices> {
         GOOGLE_CLIENT_ID: 'observability-test',
       }),
     );
+    processes.set(
+      'files',
+      startServiceProcess(mainOf('files'), { ...common, PORT: String(ports.files), FILES_ROOT: filesRoot }),
+    );
     processes.set('notes', startServiceProcess(mainOf('notes'), { ...common, PORT: String(ports.notes) }));
     processes.set(
       'gateway',
@@ -79,14 +103,40 @@ export async function startServices(): Promise<RunningServices> {
         ...common,
         PORT: String(ports.gateway),
         AUTH_URL: `http://127.0.0.1:${ports.auth}`,
+        FILES_URL: `http://127.0.0.1:${ports.files}`,
         NOTES_URL: `http://127.0.0.1:${ports.notes}`,
         AUTH_RATE_LIMIT_PER_MINUTE: String(AUTH_RATE_LIMIT),
       }),
     );
     await Promise.all(SERVICES.map((s) => processes.get(s)!.ready(ports[s])));
 
+    // A user files can store an object for (file_objects references user_sessions), and a
+    // gateway→files token for them, as the gateway would mint one per upstream call.
+    const owner = db.connectOwner(1);
+    let uid: string;
+    try {
+      const [row] = await owner.sql<{ id: string }[]>`
+        insert into user_sessions (provider, subject) values ('test', 'observability-files-user') returning id`;
+      uid = row!.id;
+    } finally {
+      await owner.close();
+    }
+    const plan = { service: 'gateway', audiences: ['files'], trustedIssuers: [] };
+    const { secrets: rings } = loadConfig(
+      { SECRETS_DIR: secrets.dir },
+      { settings: {}, secrets: tokenKeySecrets(plan) },
+    );
+    const filesToken = () =>
+      mintUserToken({
+        ring: rings.token_keys_gateway_files as Parameters<typeof mintUserToken>[0]['ring'],
+        issuer: 'gateway',
+        audience: 'files',
+        uid,
+      });
+
     return {
       ports,
+      filesUser: { uid, token: filesToken },
       scrape: async (service) => {
         const res = await fetch(`http://127.0.0.1:${ports[service]}/metrics`);
         if (res.status !== 200) throw new Error(`${service} /metrics answered ${res.status}`);
@@ -104,7 +154,8 @@ export async function startServices(): Promise<RunningServices> {
 /**
  * A little traffic, so the request histograms have series: through the gateway to auth (a
  * redirect to the provider) until the /auth budget answers 429; an unauthenticated API call (401
- * at the gateway); and to auth and notes directly, as the gateway's upstream calls would.
+ * at the gateway); and to auth, files and notes directly, as the gateway's upstream calls would.
+ * files gets an object stored, read and listed, so its upload, download and data-key series exist.
  */
 export async function makeTraffic(services: RunningServices): Promise<{ gatewayStatuses: number[] }> {
   const get = (service: ServiceName, urlPath: string) => request(services, service, urlPath);
@@ -116,6 +167,22 @@ export async function makeTraffic(services: RunningServices): Promise<{ gatewayS
   await get('auth', '/api/me');
   await get('notes', '/notebooks');
   await get('notes', '/no-such-route');
+  const files = `http://127.0.0.1:${services.ports.files}/objects/${services.filesUser.uid}`;
+  const asUser = () => ({ 'x-user-token': services.filesUser.token() });
+  const stored = await fetch(`${files}/observability.txt`, {
+    method: 'PUT',
+    headers: { ...asUser(), 'content-type': 'text/plain' },
+    body: 'scraped by the observability suite\n',
+  });
+  await stored.arrayBuffer();
+  if (stored.status !== 201) throw new Error(`files PUT answered ${stored.status}`);
+  for (const url of [`${files}/observability.txt`, `${files}/`]) {
+    const res = await fetch(url, { headers: asUser() });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`files GET ${url} answered ${res.status}`);
+  }
+  // And one without a token: files' own 401.
+  await get('files', `/objects/${services.filesUser.uid}/`);
   return { gatewayStatuses };
 }
 
