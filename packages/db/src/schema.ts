@@ -55,6 +55,22 @@ export interface FileObjectsTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+/** A user's event counter (services/events): the next seq comes from here under a row lock. */
+export interface EventStreamsTable {
+  user_id: string;
+  last_seq: ColumnType<string, number | string | undefined, number | string>;
+}
+
+/** One stored event. bigint arrives as string; jsonb as parsed JSON. */
+export interface EventsTable {
+  user_id: string;
+  seq: ColumnType<string, number | string, number | string>;
+  type: string;
+  // Written as `cast(<json text> as text)::jsonb` (see insert-event.ts), read back parsed.
+  data: ColumnType<unknown, unknown, unknown>;
+  created_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 /** Restore drill results (operator data: no user_id, no runtime grant). numeric arrives as string. */
 export interface BackupDrillsTable {
   id: Generated<string>;
@@ -83,6 +99,8 @@ export interface DB {
   notes: NotesTable;
   sessions: SessionsTable;
   file_objects: FileObjectsTable;
+  event_streams: EventStreamsTable;
+  events: EventsTable;
   schema_migrations: SchemaMigrationsTable;
   backup_drills: BackupDrillsTable;
 }

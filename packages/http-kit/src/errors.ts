@@ -21,6 +21,7 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   range_not_satisfiable: 416,
   rate_limited: 429,
+  too_many_streams: 429,
   internal: 500,
   integrity_failure: 500,
   upstream_unavailable: 502,
@@ -95,6 +96,13 @@ export const errors = {
     reason: 'state_invalid' | 'provider_error' | 'code_rejected' | 'profile_invalid',
     detail: string,
   ) => new AppError('sign_in_failed', detail, { reason }),
+  tooManyStreams: (retryAfterSeconds: number, cap: number) =>
+    new AppError(
+      'too_many_streams',
+      `at most ${cap} event streams per user are open at once; close one or retry later`,
+      { cap },
+      { 'Retry-After': String(retryAfterSeconds) },
+    ),
   serviceUnavailable: (detail = 'not ready') => new AppError('service_unavailable', detail),
   internal: () => new AppError('internal', 'internal error'),
 };

@@ -15,5 +15,10 @@ export {
   signSessionId,
   verifySessionCookie,
 } from './session-cookie';
-export { type ResolvedSession, type SessionPolicy, SessionService } from './session-service';
+export {
+  type ResolvedSession,
+  SESSION_REVOKED_CHANNEL,
+  type SessionPolicy,
+  SessionService,
+} from './session-service';
 export { sessionSecrets, sessionSettings } from './settings';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KeyRing } from '@tenantmesh/config';
 import { type DB, withTenant } from '@tenantmesh/db';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { CachedSession, SessionCache } from './session-cache';
 import {
   cookieValues,
@@ -116,28 +116,31 @@ export class SessionService {
     const session = await this.lookup(hash);
     await this.cache.delete(hash.toString('hex'));
     if (!session) return false;
-    await withTenant(this.db, session.uid, (trx) =>
-      trx
+    await withTenant(this.db, session.uid, async (trx) => {
+      await trx
         .updateTable('sessions')
         .set({ revoked_at: new Date() })
         .where('user_id', '=', session.uid)
         .where('id', '=', session.sessionId)
-        .execute(),
-    );
+        .execute();
+      await notifyRevoked(trx, session.uid);
+    });
     return true;
   }
 
   /** Revokes every live session of a user (account deletion, "sign out everywhere"). */
   async endAll(uid: string): Promise<number> {
-    const revoked = await withTenant(this.db, uid, (trx) =>
-      trx
+    const revoked = await withTenant(this.db, uid, async (trx) => {
+      const rows = await trx
         .updateTable('sessions')
         .set({ revoked_at: new Date() })
         .where('user_id', '=', uid)
         .where('revoked_at', 'is', null)
         .returning('token_hash')
-        .execute(),
-    );
+        .execute();
+      await notifyRevoked(trx, uid);
+      return rows;
+    });
     await Promise.all(revoked.map((r) => this.cache.delete(Buffer.from(r.token_hash).toString('hex'))));
     return revoked.length;
   }
@@ -174,4 +177,15 @@ export class SessionService {
     );
     return { ...session, lastSeenAt: now, idleExpiresAt: idle };
   }
+}
+
+/** PostgreSQL NOTIFY channel that carries the uid of a revoked session (services/events listens). */
+export const SESSION_REVOKED_CHANNEL = 'tenantmesh_session_revoked';
+
+/**
+ * Tells every listener — every events replica — to close the user's open streams. Sent with the
+ * revocation's commit (NOTIFY is transactional) and needs no Redis. Carries only the uid.
+ */
+async function notifyRevoked(trx: Transaction<DB>, uid: string): Promise<void> {
+  await sql`select pg_notify(${SESSION_REVOKED_CHANNEL}, ${uid})`.execute(trx);
 }

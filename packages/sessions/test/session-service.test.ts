@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { KeyRing, parseKeyRing } from '@tenantmesh/config';
 import type { Database } from '@tenantmesh/db';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@tenantmesh/testing';
-import { MemorySessionCache, RedisSessionCache, SESSION_COOKIE, SessionService } from '../src';
+import {
+  MemorySessionCache,
+  RedisSessionCache,
+  SESSION_COOKIE,
+  SESSION_REVOKED_CHANNEL,
+  SessionService,
+} from '../src';
 
 const ring = new KeyRing(
   'cookie_keys',
@@ -84,6 +90,23 @@ describe('SessionService', () => {
     expect(await sessions.endAll(alice)).toBeGreaterThanOrEqual(2);
     expect(await sessions.resolve(a)).toBeUndefined();
     expect(await sessions.resolve(b)).toBeUndefined();
+  });
+
+  it('announces every revocation (logout and sign-out-everywhere) on PostgreSQL NOTIFY with the uid, so event streams close', async () => {
+    const heard: string[] = [];
+    const listener = await owner.sql.listen(SESSION_REVOKED_CHANNEL, (uid) => heard.push(uid));
+    try {
+      const sessions = new SessionService(runtime.db, new MemorySessionCache(), ring, policy);
+      const cookie = cookieFrom((await sessions.start(alice)).setCookie);
+      expect(await sessions.end(cookie)).toBe(true);
+      await sessions.start(alice);
+      await sessions.endAll(alice);
+      const deadline = Date.now() + 5000;
+      while (heard.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toEqual([alice, alice]);
+    } finally {
+      await listener.unlisten();
+    }
   });
 
   it('treats two session cookies in one request as signed out', async () => {
