@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { type EchoUpstream, startEchoUpstream } from './support/echo-upstream';
-import { type Harness, listenOn, openHarness } from './support/gateway-harness';
+import { type Harness, listenOn, openHarness, PUBLIC_ORIGIN } from './support/gateway-harness';
 
 describe('server-sent events through the gateway', () => {
   let h: Harness;
@@ -54,6 +54,34 @@ describe('server-sent events through the gateway', () => {
       expect(headers['content-encoding']).toBeUndefined();
       expect(chunks[0]).toBe('data: one\n\n');
       expect(chunks.join('')).toBe('data: one\n\ndata: two\n\n');
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('gives the events service /events for GET only: browsers read their stream, never publish to it', async () => {
+    events.respondWith((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end();
+    });
+    const gateway = await listenOn(h.buildGateway({ urls: { events: events.url } }));
+    const cookie = await h.signIn(await h.createUser());
+    try {
+      const seen = events.received.length;
+      const read = await fetch(`${gateway.url}/api/events?lastEventId=3`, { headers: { cookie } });
+      expect(read.status).toBe(200);
+      await read.text();
+      expect(events.received.slice(seen).map((r) => r.url)).toEqual(['/events?lastEventId=3']);
+      const publish = await fetch(`${gateway.url}/api/events`, {
+        method: 'POST',
+        headers: { cookie, origin: PUBLIC_ORIGIN, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'x', data: {} }),
+      });
+      expect(publish.status).toBe(405);
+      expect(publish.headers.get('allow')).toBe('GET, HEAD');
+      const elsewhere = await fetch(`${gateway.url}/api/events/metrics`, { headers: { cookie } });
+      expect(elsewhere.status).toBe(404);
+      expect(events.received.length).toBe(seen + 1);
     } finally {
       await gateway.close();
     }

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { type KeyRing, loadConfig } from '@tenantmesh/config';
 import type { Database } from '@tenantmesh/db';
 import { createLogger, createMetrics } from '@tenantmesh/observability';
 import {
   createSecretsDir,
   createTestDatabase,
+  lineCollector,
   randomKey,
   type SecretsDir,
   type TestDatabase,
@@ -57,17 +57,8 @@ export async function createFilesContext(
   const store = options.store
     ? options.store(root)
     : createLocalObjectStore({ root: path.join(root, 'store') });
-  const logs: string[] = [];
-  const logger = createLogger({
-    service: 'files',
-    level: 'info',
-    stream: new Writable({
-      write(chunk, _encoding, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const { stream, lines: logs } = lineCollector();
+  const logger = createLogger({ service: 'files', level: 'info', stream });
   const metrics = createMetrics({ service: 'files' });
   const deps: FilesDeps = {
     logger,

@@ -10,6 +10,8 @@ export interface UpstreamRoute {
   rewritePath?: (url: string, uid: string) => string;
   /** Server-sent events: no upstream timeout, no buffering at the edge. */
   streaming?: boolean;
+  /** The only methods the public may use here (others: 405); all when absent. */
+  methods?: readonly string[];
 }
 
 /** `/api/notes/x?y` → `/x?y`: notes serves its resources at its root. */
@@ -38,10 +40,11 @@ function splitQuery(url: string): [string, string | undefined] {
 }
 
 /**
- * The public routing table (README "Routes", docs/openapi.yaml). auth, events and jobs get the
- * public path unchanged, so everything under /api/<service> is that service's public surface and
- * its /healthz, /readyz and /metrics stay unreachable from outside; files gets the caller's
- * namespace (filesNamespace), which reaches only its /objects. notes (the reference
+ * The public routing table (README "Routes", docs/openapi.yaml). auth and jobs get the public path
+ * unchanged, so everything under /api/<service> is that service's public surface and its
+ * /healthz, /readyz and /metrics stay unreachable from outside; files gets the caller's namespace
+ * (filesNamespace), which reaches only its /objects; events gets exactly `/api/events` → `/events`
+ * (GET only). notes (the reference
  * service, which serves /notebooks at its root) gets only its /notebooks resource, prefix
  * stripped, for the same reason.
  */
@@ -49,7 +52,15 @@ export const UPSTREAM_ROUTES: readonly UpstreamRoute[] = [
   { upstream: 'auth', paths: ['/auth{/*rest}'], authenticated: false },
   { upstream: 'auth', paths: ['/api/me{/*rest}'], authenticated: true },
   { upstream: 'files', paths: ['/api/files{/*rest}'], authenticated: true, rewritePath: filesNamespace },
-  { upstream: 'events', paths: ['/api/events{/*rest}'], authenticated: true, streaming: true },
+  // Browsers only read their stream; publishing is for services (POST /events with their own token).
+  {
+    upstream: 'events',
+    paths: ['/api/events'],
+    authenticated: true,
+    streaming: true,
+    rewritePath: stripPrefix('/api'),
+    methods: ['GET', 'HEAD'],
+  },
   { upstream: 'jobs', paths: ['/api/jobs{/*rest}'], authenticated: true },
   {
     upstream: 'notes',

@@ -1,5 +1,5 @@
 import type { KeyRing } from '@tenantmesh/config';
-import { errors } from '@tenantmesh/http-kit';
+import { AppError, errors } from '@tenantmesh/http-kit';
 import type { Logger } from '@tenantmesh/observability';
 import { mintUserToken } from '@tenantmesh/user-token';
 import express, { type RequestHandler, type Router } from 'express';
@@ -33,9 +33,24 @@ export function upstreamsRouter(options: UpstreamsRouterOptions): Router {
       router.all(route.paths, notConfigured(route.upstream));
       continue;
     }
-    router.all(route.paths, prepareHeaders(route, options), proxyFor(route, url, options));
+    router.all(
+      route.paths,
+      allowOnly(route.methods),
+      prepareHeaders(route, options),
+      proxyFor(route, url, options),
+    );
   }
   return router;
+}
+
+function allowOnly(methods: readonly string[] | undefined): RequestHandler {
+  return (req, res, next) => {
+    if (methods && !methods.includes(req.method)) {
+      res.setHeader('Allow', methods.join(', '));
+      throw new AppError('method_not_allowed', `use ${methods.join(' or ')}`);
+    }
+    next();
+  };
 }
 
 function notConfigured(upstream: Upstream): RequestHandler {
