@@ -31,7 +31,7 @@ import {
  * the network tiers keep the database away from the edge. The backup service copied in from
  * infra/postgres/docker-compose.backup.yml must not drift from it.
  */
-const TENANTMESH_SERVICES = ['gateway', 'auth', 'files', 'notes'];
+const TENANTMESH_SERVICES = ['gateway', 'auth', 'files', 'events', 'notes'];
 /** Exactly the secret files each service reads (docs/secrets.md, each service's README). */
 const SECRETS_OF: Record<string, string[]> = {
   gateway: [
@@ -39,6 +39,7 @@ const SECRETS_OF: Record<string, string[]> = {
     'db_owner_password',
     'db_runtime_password',
     'token_keys_gateway_auth',
+    'token_keys_gateway_events',
     'token_keys_gateway_files',
     'token_keys_gateway_notes',
   ],
@@ -56,6 +57,7 @@ const SECRETS_OF: Record<string, string[]> = {
     'token_keys_gateway_files',
     'token_keys_jobs_files',
   ],
+  events: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_events', 'token_keys_jobs_events'],
   notes: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_notes'],
 };
 /** Configuration other parts of the repository own, mounted read-only where each program reads it. */
@@ -199,7 +201,7 @@ describe('docker-compose.yml', () => {
     const gatewayRings = services.filter(([, s]) =>
       secretNames(s).some((x) => x.startsWith('token_keys_gateway_')),
     );
-    expect(gatewayRings.map(([n]) => n).sort()).toEqual(['auth', 'files', 'gateway', 'notes']);
+    expect(gatewayRings.map(([n]) => n).sort()).toEqual(['auth', 'events', 'files', 'gateway', 'notes']);
   });
 
   test('runs every service read-only, with every capability dropped and no new privileges', () => {
@@ -269,6 +271,7 @@ describe('docker-compose.yml', () => {
     }
     expect(dependencies(service('gateway'))).toMatchObject({ redis: 'service_healthy' });
     expect(dependencies(service('auth'))).toMatchObject({ redis: 'service_healthy' });
+    expect(dependencies(service('events'))).toMatchObject({ redis: 'service_healthy' });
     expect(dependencies(service('edge'))).toEqual({ gateway: 'service_healthy' });
     expect(dependencies(service('db-bootstrap'))).toEqual({ postgres: 'service_healthy' });
   });
@@ -353,6 +356,17 @@ describe('docker-compose.yml', () => {
     expect(volume?.[2] ?? 'rw').toBe('rw');
     expect(tmpfsMounts(files)).not.toContain(root);
     expect(Number(files.environment?.FILES_MAX_OBJECT_BYTES)).toBe(edgeClientMaxBodyBytes());
+  });
+
+  test('events coordinates its replicas through the compose Redis, and the gateway reaches it on its port', () => {
+    const events = service('events');
+    // Without REDIS_URL events runs single-node in-process: fan-out and stream leases would then
+    // not reach across replicas (services/events/README.md).
+    expect(events.environment?.REDIS_URL).toBe('redis://redis:6379');
+    expect(networkNames(events)).toEqual(expect.arrayContaining(['services', 'data']));
+    expect(service('gateway').environment?.EVENTS_URL).toBe(`http://events:${events.environment?.PORT}`);
+    expect(events.environment?.PORT).toBe('3003');
+    expect(events.build?.args?.PORT).toBe('3003');
   });
 
   test('mounts the Docker socket (root on the host) into promtail alone', () => {

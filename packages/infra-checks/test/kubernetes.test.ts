@@ -31,7 +31,7 @@ import { edgeClientMaxBodyBytes, isPinnedImage, isSecretInEnvironment } from './
  * back: each workload's security context, probes, secrets as files only, each service with its
  * own Deployment + Service + HPA + PDB, and the NetworkPolicies evaluated as Kubernetes would.
  */
-const SERVICES = ['gateway', 'auth', 'files', 'notes'];
+const SERVICES = ['gateway', 'auth', 'files', 'events', 'notes'];
 const SERVICE_UID = 10001;
 /**
  * The backup jobs run as the database's uid (999): they read and write the same repository files
@@ -46,6 +46,7 @@ const SECRET_FILES: Record<string, string[]> = {
     'db_runtime_password',
     'redis_password',
     'token_keys_gateway_auth',
+    'token_keys_gateway_events',
     'token_keys_gateway_files',
     'token_keys_gateway_notes',
   ],
@@ -66,6 +67,13 @@ const SECRET_FILES: Record<string, string[]> = {
     'files_s3_secret_access_key',
     'token_keys_gateway_files',
     'token_keys_jobs_files',
+  ],
+  events: [
+    'db_owner_password',
+    'db_runtime_password',
+    'redis_password',
+    'token_keys_gateway_events',
+    'token_keys_jobs_events',
   ],
   notes: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_notes'],
 };
@@ -327,6 +335,23 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
     }
   });
 
+  test('events coordinates its replicas through Redis wherever it may run more than one, and the gateway calls it on its Service port', () => {
+    const deployment = named(objects, 'Deployment', 'events');
+    const container = deployment.spec?.template?.spec.containers.find((c) => c.name === 'events');
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value]));
+    // Without REDIS_URL events is single-node in-process: a second replica would miss the events
+    // stored by the first and count its own per-user caps (services/events/README.md).
+    const hpa = named(objects, 'HorizontalPodAutoscaler', 'events');
+    if ((hpa.spec?.maxReplicas ?? 1) > 1) expect(env.REDIS_URL).toMatch(/^rediss?:\/\/[^@/]+$/);
+    const gateway = named(objects, 'Deployment', 'gateway').spec?.template?.spec.containers.find(
+      (c) => c.name === 'gateway',
+    );
+    const eventsUrl = gateway?.env?.find((e) => e.name === 'EVENTS_URL')?.value ?? '';
+    const port = named(objects, 'Service', 'events').spec?.ports?.[0]?.port;
+    expect(eventsUrl).toBe(`http://events:${port}`);
+    expect(env.PORT).toBe(String(port));
+  });
+
   describe('NetworkPolicies, evaluated', () => {
     let policies: NetworkPolicy[];
     const servicePod = (app: string): Pod => ({
@@ -389,22 +414,18 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
       expect(admitted(deployedPod('gateway'), httpPort('gateway'))).toEqual(['edge', 'prometheus']);
     });
 
-    test.each(['auth', 'files', 'notes'])('only the gateway, jobs and Prometheus reach %s', (service) => {
-      expect(admitted(deployedPod(service), httpPort(service))).toEqual(['gateway', 'jobs', 'prometheus']);
-    });
-
-    test.each(['events'])('services still to come (%s) are covered the same way', (service) => {
-      expect(admitted(servicePod(service), { number: 3002, name: 'http' })).toEqual([
-        'gateway',
-        'jobs',
-        'prometheus',
-      ]);
-    });
+    test.each(['auth', 'files', 'events', 'notes'])(
+      'only the gateway, jobs and Prometheus reach %s',
+      (service) => {
+        expect(admitted(deployedPod(service), httpPort(service))).toEqual(['gateway', 'jobs', 'prometheus']);
+      },
+    );
 
     test('only the services and the backup jobs reach PostgreSQL; only the backup jobs its pgBackRest server', () => {
       const postgres: Pod = { name: 'postgres', namespace, labels: { 'app.kubernetes.io/name': 'postgres' } };
       expect(admitted(postgres, { number: 5432 })).toEqual([
         'auth',
+        'events',
         'files',
         'gateway',
         'jobs',
@@ -416,7 +437,14 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
 
     test('only the services reach Redis', () => {
       const redis: Pod = { name: 'redis', namespace, labels: { 'app.kubernetes.io/name': 'redis' } };
-      expect(admitted(redis, { number: 6379 })).toEqual(['auth', 'files', 'gateway', 'jobs', 'notes']);
+      expect(admitted(redis, { number: 6379 })).toEqual([
+        'auth',
+        'events',
+        'files',
+        'gateway',
+        'jobs',
+        'notes',
+      ]);
     });
 
     test('nothing reaches the backup jobs', () => {

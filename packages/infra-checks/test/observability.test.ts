@@ -47,7 +47,7 @@ import { startWebhookSink, type WebhookSink } from './support/observability-webh
  * The observability configuration in infra/observability, proved with the real tools where they
  * exist here (promtool, amtool, Prometheus 2.42, Alertmanager 0.25: the Debian packages .ci/run
  * installs) and parsed where they do not (Loki, Promtail, Tempo, Grafana). Dashboards are held
- * against what gateway, auth, files and notes really export: their /metrics, live.
+ * against what gateway, auth, files, events and notes really export: their /metrics, live.
  */
 
 const README = fs.readFileSync(path.join(OBSERVABILITY_DIR, 'README.md'), 'utf8');
@@ -149,7 +149,7 @@ describe('Prometheus configuration', () => {
     expect(jobs(compose)).toEqual(['tenantmesh', 'backup', 'alertmanager', 'prometheus']);
   });
 
-  it('scrapes gateway, auth, files and notes on their compose names and ports, each labelled with its service', () => {
+  it('scrapes gateway, auth, files, events and notes on their compose names and ports, each labelled with its service', () => {
     const compose = readYaml(path.join(PROMETHEUS_DIR, 'prometheus.yml'));
     const job = compose.scrape_configs.find((j: Yaml) => j.job_name === 'tenantmesh');
     expect(job.metrics_path).toBe('/metrics');
@@ -157,6 +157,7 @@ describe('Prometheus configuration', () => {
       { targets: ['gateway:3000'], labels: { service: 'gateway' } },
       { targets: ['auth:3001'], labels: { service: 'auth' } },
       { targets: ['files:3002'], labels: { service: 'files' } },
+      { targets: ['events:3003'], labels: { service: 'events' } },
       { targets: ['notes:3005'], labels: { service: 'notes' } },
     ]);
   });
@@ -181,6 +182,7 @@ describe('alert rules', () => {
         'BackupFullTooOld',
         'BackupMetricsMissing',
         'DeadJobs',
+        'EventsDeliveredToWrongUser',
         'FilesIntegrityFailure',
         'HighErrorRatio',
         'HighLatencyP99',
@@ -471,6 +473,25 @@ describe('against the running services: their /metrics, scraped live', () => {
     }
   });
 
+  it('events exports its stream gauges and the wrong-uid drop counter from the start, so EventsDeliveredToWrongUser sees the first drop as an increase', async () => {
+    const text = await services.scrape('events');
+    const value = (metric: string, labels: Record<string, string> = {}) => {
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            (l.startsWith(`${metric}{`) || l.startsWith(`${metric} `)) &&
+            Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+        );
+      return line === undefined ? undefined : Number(line.trim().split(/\s+/)[1]);
+    };
+    expect(value('tenantmesh_events_dropped_total', { reason: 'wrong_uid' })).toBe(0);
+    expect(value('tenantmesh_sse_connection_limit')).toBeGreaterThan(0);
+    expect(value('tenantmesh_sse_connections')).toBe(0);
+    expect(value('tenantmesh_events_published_total')).toBeGreaterThanOrEqual(1);
+    expect(value('tenantmesh_events_delivered_total')).toBeGreaterThanOrEqual(1);
+  });
+
   it('the gateway exports no rate-limit counter of its own (so its 429s are counted from the request histogram)', () => {
     const own = [...exported.gateway.names].filter((n) => /rate_?limit|429|reject/i.test(n));
     expect(own).toEqual([]);
@@ -558,16 +579,17 @@ describe('against the running services: their /metrics, scraped live', () => {
 
   describe('a real Prometheus (2.42) running the committed scrape jobs and rules', () => {
     beforeAll(async () => {
-      await eventually('the four services scraped', async () => {
+      await eventually('the five services scraped', async () => {
         const up = await query('up{job="tenantmesh"} == 1');
         return up.length === SERVICES.length ? true : undefined;
       });
     }, 30_000);
 
-    it('scrapes gateway, auth, files and notes, with the service label from the target', async () => {
+    it('scrapes gateway, auth, files, events and notes, with the service label from the target', async () => {
       const up = await query('up{job="tenantmesh"}');
       expect(up.map((r) => [r.metric.service, r.value[1]]).sort()).toEqual([
         ['auth', '1'],
+        ['events', '1'],
         ['files', '1'],
         ['gateway', '1'],
         ['notes', '1'],
@@ -581,7 +603,13 @@ describe('against the running services: their /metrics, scraped live', () => {
       const perService = await query(
         'count by (service) (http_request_duration_seconds_count{job="tenantmesh"})',
       );
-      expect(perService.map((r) => r.metric.service).sort()).toEqual(['auth', 'files', 'gateway', 'notes']);
+      expect(perService.map((r) => r.metric.service).sort()).toEqual([
+        'auth',
+        'events',
+        'files',
+        'gateway',
+        'notes',
+      ]);
     });
 
     it('accepts every dashboard query (variables given typical values)', async () => {
@@ -810,6 +838,7 @@ describe('logs, traces and Grafana provisioning (parsed: Loki, Promtail, Tempo a
   it('dashboards parse, have unique uids and panel ids, and refer only to provisioned datasources of the right type', () => {
     expect(DASHBOARDS.map((d) => d.file)).toEqual([
       'auth.json',
+      'events.json',
       'files.json',
       'gateway.json',
       'notes.json',

@@ -14,6 +14,7 @@ const COMPOSE_HOSTS: Record<string, string> = {
   gateway: 'gateway',
   auth: 'auth',
   files: 'files',
+  events: 'events',
   notes: 'notes',
 };
 

@@ -17,7 +17,7 @@ const SERVICES_DIR = path.resolve(__dirname, '../../../../services');
 const mainOf = (service: string) => path.join(SERVICES_DIR, service, 'dist', 'main.js');
 
 /** The services that exist today, each with a dashboard of its own. */
-export const SERVICES = ['gateway', 'auth', 'files', 'notes'] as const;
+export const SERVICES = ['gateway', 'auth', 'files', 'events', 'notes'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** /auth budget per minute on the test gateway: low, so a few requests meet the limit (429). */
@@ -27,6 +27,8 @@ export interface RunningServices {
   ports: Record<ServiceName, number>;
   /** A user with a row in user_sessions, and a fresh gateway→files X-User-Token for them. */
   filesUser: { uid: string; token(): string };
+  /** The same user, with a fresh gateway→events X-User-Token. */
+  eventsUser: { uid: string; token(): string };
   /** GET /metrics of one service, as Prometheus would scrape it. */
   scrape(service: ServiceName): Promise<string>;
   /** Everything each process printed so far: their JSON log lines. */
@@ -36,11 +38,12 @@ export interface RunningServices {
 }
 
 /**
- * gateway, auth, files and notes as the real processes they are in production (their built
- * dist/main.js; run `pnpm build` first), on a test database of their own, with the minimal
- * configuration each needs (files: its local backend in a temp directory). No REDIS_URL: every service then uses its in-process stores, which
- * export the same metrics, and this suite never shares the unprefixed rate-limit keys of a
- * Redis other suites' gateways use.
+ * gateway, auth, files, events and notes as the real processes they are in production (their
+ * built dist/main.js; run `pnpm build` first), on a test database of their own, with the minimal
+ * configuration each needs (files: its local backend in a temp directory; events: streams that
+ * end after a second). No REDIS_URL: every service then uses its in-process stores (events its
+ * single-node fan-out and leases), which export the same metrics, and this suite never shares the
+ * unprefixed rate-limit keys of a Redis other suites' gateways use.
  */
 export async function startServices(): Promise<RunningServices> {
   const db: TestDatabase = await createTestDatabase();
@@ -52,6 +55,8 @@ export async function startServices(): Promise<RunningServices> {
     'token_keys_gateway_notes',
     'token_keys_jobs_files',
     'files_master_keys',
+    'token_keys_gateway_events',
+    'token_keys_jobs_events',
   ])
     secrets.writeRing(ring);
   secrets.writeText('google_client_secret', 'observability-test-secret');
@@ -73,6 +78,7 @@ export async function startServices(): Promise<RunningServices> {
       gateway: await freePort(),
       auth: await freePort(),
       files: await freePort(),
+      events: await freePort(),
       notes: await freePort(),
     };
     const origin = `http://127.0.0.1:${ports.gateway}`;
@@ -96,6 +102,15 @@ export async function startServices(): Promise<RunningServices> {
       'files',
       startServiceProcess(mainOf('files'), { ...common, PORT: String(ports.files), FILES_ROOT: filesRoot }),
     );
+    processes.set(
+      'events',
+      startServiceProcess(mainOf('events'), {
+        ...common,
+        PORT: String(ports.events),
+        // A stream ends by itself after a second, so a replayed stream is a finished request.
+        EVENTS_MAX_STREAM_SECONDS: '1',
+      }),
+    );
     processes.set('notes', startServiceProcess(mainOf('notes'), { ...common, PORT: String(ports.notes) }));
     processes.set(
       'gateway',
@@ -104,14 +119,16 @@ export async function startServices(): Promise<RunningServices> {
         PORT: String(ports.gateway),
         AUTH_URL: `http://127.0.0.1:${ports.auth}`,
         FILES_URL: `http://127.0.0.1:${ports.files}`,
+        EVENTS_URL: `http://127.0.0.1:${ports.events}`,
         NOTES_URL: `http://127.0.0.1:${ports.notes}`,
         AUTH_RATE_LIMIT_PER_MINUTE: String(AUTH_RATE_LIMIT),
       }),
     );
     await Promise.all(SERVICES.map((s) => processes.get(s)!.ready(ports[s])));
 
-    // A user files can store an object for (file_objects references user_sessions), and a
-    // gateway→files token for them, as the gateway would mint one per upstream call.
+    // A user files can store an object for and events can publish to (file_objects and events
+    // reference user_sessions), and gateway→files and gateway→events tokens for them, as the
+    // gateway would mint one per upstream call.
     const owner = db.connectOwner(1);
     let uid: string;
     try {
@@ -121,22 +138,23 @@ export async function startServices(): Promise<RunningServices> {
     } finally {
       await owner.close();
     }
-    const plan = { service: 'gateway', audiences: ['files'], trustedIssuers: [] };
+    const plan = { service: 'gateway', audiences: ['files', 'events'], trustedIssuers: [] };
     const { secrets: rings } = loadConfig(
       { SECRETS_DIR: secrets.dir },
       { settings: {}, secrets: tokenKeySecrets(plan) },
     );
-    const filesToken = () =>
+    const tokenFor = (audience: 'files' | 'events') => () =>
       mintUserToken({
-        ring: rings.token_keys_gateway_files as Parameters<typeof mintUserToken>[0]['ring'],
+        ring: rings[`token_keys_gateway_${audience}`] as Parameters<typeof mintUserToken>[0]['ring'],
         issuer: 'gateway',
-        audience: 'files',
+        audience,
         uid,
       });
 
     return {
       ports,
-      filesUser: { uid, token: filesToken },
+      filesUser: { uid, token: tokenFor('files') },
+      eventsUser: { uid, token: tokenFor('events') },
       scrape: async (service) => {
         const res = await fetch(`http://127.0.0.1:${ports[service]}/metrics`);
         if (res.status !== 200) throw new Error(`${service} /metrics answered ${res.status}`);
@@ -154,8 +172,10 @@ export async function startServices(): Promise<RunningServices> {
 /**
  * A little traffic, so the request histograms have series: through the gateway to auth (a
  * redirect to the provider) until the /auth budget answers 429; an unauthenticated API call (401
- * at the gateway); and to auth, files and notes directly, as the gateway's upstream calls would.
- * files gets an object stored, read and listed, so its upload, download and data-key series exist.
+ * at the gateway); and to auth, files, events and notes directly, as the gateway's upstream calls
+ * would. files gets an object stored, read and listed, so its upload, download and data-key series
+ * exist; events gets an event published and a stream that replays it (Last-Event-ID 0) until the
+ * service ends the stream, so its published, replayed and delivered series move.
  */
 export async function makeTraffic(services: RunningServices): Promise<{ gatewayStatuses: number[] }> {
   const get = (service: ServiceName, urlPath: string) => request(services, service, urlPath);
@@ -183,6 +203,26 @@ export async function makeTraffic(services: RunningServices): Promise<{ gatewayS
   }
   // And one without a token: files' own 401.
   await get('files', `/objects/${services.filesUser.uid}/`);
+
+  const events = `http://127.0.0.1:${services.ports.events}/events`;
+  const asEventsUser = () => ({ 'x-user-token': services.eventsUser.token() });
+  const published = await fetch(events, {
+    method: 'POST',
+    headers: { ...asEventsUser(), 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'observability.scraped', data: { by: 'the observability suite' } }),
+  });
+  const answer = await published.text();
+  if (published.status !== 201) throw new Error(`events POST answered ${published.status}: ${answer}`);
+  const { id } = JSON.parse(answer) as { id: string };
+  const stream = await fetch(events, {
+    headers: { ...asEventsUser(), 'last-event-id': '0' },
+    signal: AbortSignal.timeout(10_000),
+  });
+  const replayed = await stream.text(); // until EVENTS_MAX_STREAM_SECONDS ends it
+  if (stream.status !== 200 || !replayed.includes(`id: ${id}\n`))
+    throw new Error(`events GET answered ${stream.status} without event ${id}: ${replayed}`);
+  // And one without a token: events' own 401.
+  await get('events', '/events');
   return { gatewayStatuses };
 }
 
