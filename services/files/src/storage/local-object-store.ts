@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants, createWriteStream, type Dirent } from 'node:fs';
+import { constants, createWriteStream, type Dirent, type WriteStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -80,12 +80,13 @@ export function createLocalObjectStore(settings: LocalStoreSettings): ObjectStor
       const directory = path.dirname(target);
       const partial = path.join(directory, `${PARTIAL_PREFIX}${randomUUID()}`);
       let bytes = 0;
+      let file: WriteStream | undefined;
       try {
         await ensureRoot();
         const madeDirectory = await mkdir(directory, { recursive: true, mode: DIR_MODE });
         // 'wx': never reuse or follow anything already at the temporary name. flush: fsync before
         // close, so the rename below can only ever publish bytes that are on disk.
-        const file = createWriteStream(partial, { flags: 'wx', mode: FILE_MODE, flush: true });
+        file = createWriteStream(partial, { flags: 'wx', mode: FILE_MODE, flush: true });
         // Settles only once every stream has closed, so the unlink below never races the write.
         await pipeline(
           body,
@@ -106,6 +107,9 @@ export function createLocalObjectStore(settings: LocalStoreSettings): ObjectStor
         body.destroy();
         // Always: the open may have completed after the body failed (no 'open' seen yet), and the
         // random 'wx' name is ours alone, so removing a file that was never made is harmless.
+        // pipeline rejects at the first error, but a write stream destroyed while still opening
+        // creates its file afterwards: wait for it to close, or the unlink would come too early.
+        if (file && !file.closed) await new Promise<void>((resolve) => file?.once('close', () => resolve()));
         await unlink(partial).catch(() => {});
         throw error;
       }
