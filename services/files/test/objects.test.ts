@@ -281,8 +281,10 @@ describe('files service: objects', () => {
         for (const s of starts) s.write(randomBytes(30_000));
         await new Promise((r) => setTimeout(r, 300));
         for (const s of starts) s.end(randomBytes(30_000));
-        const statuses = (await Promise.all(starts.map((s) => s.done))).map((r) => r.status).sort();
-        expect(statuses).toEqual([201, 413]);
+        const answers = await Promise.all(starts.map((s) => s.done));
+        expect(answers.map((r) => r.status).sort()).toEqual([201, 413]);
+        const refused = answers.find((r) => r.status === 413)!;
+        expect(JSON.parse(refused.body).code).toBe('quota_exceeded');
       } finally {
         await server.close();
       }

@@ -45,15 +45,17 @@ export async function putObject(
   const usedByOthers = await withTenant(db, uid, (trx) => sumObjectBytes(trx, { uid, exceptName: name }));
   const roomLeft = Math.max(0, limits.quotaBytes - usedByOthers);
   const allowed = Math.min(limits.maxObjectBytes, roomLeft);
-  const tooLarge = (): AppError => {
-    if (roomLeft < limits.maxObjectBytes) {
+  // Over the per-object limit is payload_too_large; within it but over what the quota leaves is
+  // quota_exceeded (also when a concurrent upload used the room up before this one committed).
+  const tooLarge = (bytes: number): AppError => {
+    if (bytes <= limits.maxObjectBytes) {
       count('quota');
       return errors.quotaExceeded(limits.quotaBytes);
     }
     count('too_large');
     return errors.payloadTooLarge(`objects may be at most ${limits.maxObjectBytes} bytes`);
   };
-  if (input.declaredBytes !== undefined && input.declaredBytes > allowed) throw tooLarge();
+  if (input.declaredBytes !== undefined && input.declaredBytes > allowed) throw tooLarge(input.declaredBytes);
 
   const id = randomUUID();
   const key = storageKeyOf(uid, id);
@@ -90,7 +92,7 @@ export async function putObject(
   try {
     await store.put(key, encrypted);
   } catch (error) {
-    if (measure.errored instanceof LimitExceeded) throw tooLarge();
+    if (measure.errored instanceof LimitExceeded) throw tooLarge(size);
     if (measure.errored instanceof Interrupted) {
       count('aborted');
       throw errors.badRequest('the upload was interrupted');
@@ -108,7 +110,7 @@ export async function putObject(
     row = await withTenant(db, uid, async (trx) => {
       await lockNamespace(trx, { uid });
       const others = await sumObjectBytes(trx, { uid, exceptName: name });
-      if (others + size > limits.quotaBytes) throw tooLarge();
+      if (others + size > limits.quotaBytes) throw tooLarge(size);
       const previous = await findObject(trx, { uid, name });
       if (previous) await deleteObject(trx, { uid, name });
       replacedId = previous?.id;
