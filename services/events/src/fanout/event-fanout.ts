@@ -26,3 +26,36 @@ export interface EventFanout {
   subscribe(uid: string, onEvent: (event: UserEvent) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+/** The wire form of an event: the UserEvent exactly as published, as JSON. */
+export function encodeUserEvent(event: UserEvent): string {
+  if (!isUserEvent(event)) {
+    throw new TypeError('not a UserEvent: uid (non-empty), seq (integer), type and at are required');
+  }
+  return JSON.stringify(event);
+}
+
+/** The event exactly as it was published, or undefined when `raw` is not JSON or lacks a field. */
+export function decodeUserEvent(raw: string): UserEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  return isUserEvent(value) ? value : undefined;
+}
+
+// `data` is `unknown` (undefined included, which JSON drops), so only the other fields are checked.
+function isUserEvent(value: unknown): value is UserEvent {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const event = value as Record<string, unknown>;
+  return (
+    typeof event.uid === 'string' &&
+    event.uid !== '' &&
+    typeof event.seq === 'number' &&
+    Number.isSafeInteger(event.seq) &&
+    typeof event.type === 'string' &&
+    typeof event.at === 'string'
+  );
+}

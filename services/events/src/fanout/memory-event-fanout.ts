@@ -1,5 +1,5 @@
 import type { EventFanout, UserEvent } from './event-fanout';
-import { decodeUserEvent, encodeUserEvent } from './redis-event-fanout';
+import { decodeUserEvent, encodeUserEvent } from './event-fanout';
 
 export interface MemoryFanoutOptions {
   /** A subscriber's onEvent threw; the others still get the event. */

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { EventFanout, UserEvent } from './event-fanout';
+import { decodeUserEvent, type EventFanout, encodeUserEvent, type UserEvent } from './event-fanout';
 
 export interface RedisFanoutOptions {
   /** Any connection; PUBLISH is all it is used for here. */
@@ -165,37 +165,4 @@ async function untilReady(redis: Redis): Promise<void> {
 
 function assertUid(uid: string): void {
   if (typeof uid !== 'string' || uid === '') throw new TypeError('uid must be a non-empty string');
-}
-
-/** The wire form of an event: the UserEvent exactly as published, as JSON. */
-export function encodeUserEvent(event: UserEvent): string {
-  if (!isUserEvent(event)) {
-    throw new TypeError('not a UserEvent: uid (non-empty), seq (integer), type and at are required');
-  }
-  return JSON.stringify(event);
-}
-
-/** The event exactly as it was published, or undefined when `raw` is not JSON or lacks a field. */
-export function decodeUserEvent(raw: string): UserEvent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  return isUserEvent(value) ? value : undefined;
-}
-
-// `data` is `unknown` (undefined included, which JSON drops), so only the other fields are checked.
-function isUserEvent(value: unknown): value is UserEvent {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const event = value as Record<string, unknown>;
-  return (
-    typeof event.uid === 'string' &&
-    event.uid !== '' &&
-    typeof event.seq === 'number' &&
-    Number.isSafeInteger(event.seq) &&
-    typeof event.type === 'string' &&
-    typeof event.at === 'string'
-  );
 }

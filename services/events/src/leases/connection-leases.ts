@@ -19,3 +19,22 @@ export interface ConnectionLeases {
   count(uid: string): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Argument checks both implementations share: a closed store, an empty uid or id are bugs. */
+export function checkLeaseArgs(closed: boolean, uid: string, id?: string): void {
+  if (closed) throw new Error('ConnectionLeases is closed');
+  if (typeof uid !== 'string' || uid === '') throw new TypeError('uid must be a non-empty string');
+  if (id !== undefined && (typeof id !== 'string' || id === '')) {
+    throw new TypeError('id must be a non-empty string');
+  }
+}
+
+export function checkCap(cap: number): number {
+  if (!Number.isSafeInteger(cap) || cap < 1) throw new RangeError('cap must be a positive integer');
+  return cap;
+}
+
+export function checkTtl(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError('ttlMs must be a positive number');
+  return Math.ceil(ttlMs);
+}

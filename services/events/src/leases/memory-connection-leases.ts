@@ -1,5 +1,10 @@
-import type { ConnectionLeases, LeaseResult } from './connection-leases';
-import { checkCap, checkTtl } from './redis-connection-leases';
+import {
+  type ConnectionLeases,
+  checkCap,
+  checkLeaseArgs,
+  checkTtl,
+  type LeaseResult,
+} from './connection-leases';
 
 /**
  * Leases for a single node (no REDIS_URL): per user, connection id → expiry (ms on `now`).
@@ -9,13 +14,7 @@ export function createMemoryLeases(now: () => number = Date.now): ConnectionLeas
   const users = new Map<string, Map<string, number>>();
   let closed = false;
 
-  const check = (uid: string, id?: string) => {
-    if (closed) throw new Error('ConnectionLeases is closed');
-    if (typeof uid !== 'string' || uid === '') throw new TypeError('uid must be a non-empty string');
-    if (id !== undefined && (typeof id !== 'string' || id === '')) {
-      throw new TypeError('id must be a non-empty string');
-    }
-  };
+  const check = (uid: string, id?: string) => checkLeaseArgs(closed, uid, id);
 
   /** The live leases of `uid` (expired ones removed), and the time they were judged at. */
   const live = (uid: string) => {

@@ -1,5 +1,11 @@
 import type Redis from 'ioredis';
-import type { ConnectionLeases, LeaseResult } from './connection-leases';
+import {
+  type ConnectionLeases,
+  checkCap,
+  checkLeaseArgs,
+  checkTtl,
+  type LeaseResult,
+} from './connection-leases';
 
 // Every script reads the clock with TIME, so all replicas use Redis's clock, never their own.
 // A member is live while its score (expiry, ms) is > now. The key's own expiry is kept at the
@@ -64,13 +70,7 @@ export function createRedisLeases(redis: Redis): ConnectionLeases {
   const keyOf = (uid: string) => `sse:leases:${uid}`;
   let closed = false;
 
-  const check = (uid: string, id?: string) => {
-    if (closed) throw new Error('ConnectionLeases is closed');
-    if (typeof uid !== 'string' || uid === '') throw new TypeError('uid must be a non-empty string');
-    if (id !== undefined && (typeof id !== 'string' || id === '')) {
-      throw new TypeError('id must be a non-empty string');
-    }
-  };
+  const check = (uid: string, id?: string) => checkLeaseArgs(closed, uid, id);
 
   return {
     async acquire(uid, id, { cap, ttlMs }): Promise<LeaseResult> {
@@ -103,14 +103,4 @@ export function createRedisLeases(redis: Redis): ConnectionLeases {
       closed = true;
     },
   };
-}
-
-export function checkCap(cap: number): number {
-  if (!Number.isSafeInteger(cap) || cap < 1) throw new RangeError('cap must be a positive integer');
-  return cap;
-}
-
-export function checkTtl(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError('ttlMs must be a positive number');
-  return Math.ceil(ttlMs);
 }
