@@ -4,20 +4,44 @@ import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import type { EventsDeps } from '../../deps';
 import { EventStream } from '../../domain/event-stream';
-import { publishEvent } from '../../domain/publish-event';
+import { publishEvents } from '../../domain/publish-event';
 
 const MAX_DATA_BYTES = 16 * 1024;
+/** Events in one batch. The whole body is also capped by the JSON parser (100 KiB, http-kit's default): 413. */
+const MAX_BATCH_EVENTS = 100;
 
-// .strict(): unknown fields are refused. A body may name its user, but only the token's.
-const newEvent = z
+const eventType = z
+  .string()
+  .regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'lowercase letters, digits, _ . -; at most 64');
+// A body may name its user, but only the token's (checked below).
+const namedUser = {
+  uid: z.string().optional(),
+  userId: z.string().optional(),
+  user_id: z.string().optional(),
+};
+
+// .strict(): unknown fields are refused, so a body is exactly one of the two forms.
+const newEvent = z.object({ type: eventType, data: z.json(), ...namedUser }).strict();
+const newEvents = z
   .object({
-    type: z.string().regex(/^[a-z][a-z0-9_.-]{0,63}$/, 'lowercase letters, digits, _ . -; at most 64'),
-    data: z.json(),
-    uid: z.string().optional(),
-    userId: z.string().optional(),
-    user_id: z.string().optional(),
+    events: z
+      .array(z.object({ type: eventType, data: z.json() }).strict())
+      .min(1)
+      .max(MAX_BATCH_EVENTS),
+    ...namedUser,
   })
   .strict();
+
+/** `{ events: [...] }` is the batch form (a body with `events` and `type` is refused as a batch). */
+function isBatch(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.hasOwn(body, 'events');
+}
+
+function checkDataSize(data: unknown, what: string): void {
+  if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) {
+    throw errors.payloadTooLarge(`${what} may be at most ${MAX_DATA_BYTES} bytes of JSON`);
+  }
+}
 
 const EVENT_ID = /^\d{1,15}$/;
 
@@ -40,17 +64,22 @@ export function eventsRouter(deps: EventsDeps): Router {
     await EventStream.open(deps, { uid, lastEventId: lastEventIdOf(req), res });
   });
 
+  // One event `{ type, data }` → 201 `{ id }`; a batch `{ events: [{ type, data }, …] }` (1 to 100)
+  // → 201 `{ ids }`, in order. Either way one transaction, through the same publishEvents.
   router.post('/', async (req, res) => {
     const uid = userIdOf(res);
-    const body = parseInput(newEvent, req.body);
+    const batch = isBatch(req.body);
+    const body = batch ? parseInput(newEvents, req.body) : parseInput(newEvent, req.body);
     for (const named of [body.uid, body.userId, body.user_id]) {
       if (named !== undefined && named !== uid) throw errors.foreignNamespace();
     }
-    if (Buffer.byteLength(JSON.stringify(body.data)) > MAX_DATA_BYTES) {
-      throw errors.payloadTooLarge(`event data may be at most ${MAX_DATA_BYTES} bytes of JSON`);
-    }
-    const event = await publishEvent(deps, { uid, type: body.type, data: body.data });
-    res.status(201).json({ id: String(event.seq) });
+    const events = 'events' in body ? body.events : [{ type: body.type, data: body.data }];
+    events.forEach((event, i) => {
+      checkDataSize(event.data, batch ? `events[${i}].data` : 'event data');
+    });
+    const stored = await publishEvents(deps, { uid, events });
+    if (batch) res.status(201).json({ ids: stored.map((event) => String(event.seq)) });
+    else res.status(201).json({ id: String(stored[0]!.seq) });
   });
 
   return router;
