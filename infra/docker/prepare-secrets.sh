@@ -44,10 +44,10 @@ grant() { # uid file...
   done
 }
 if command -v setfacl >/dev/null 2>&1; then
-  # gateway, auth, files, events, notes, db-bootstrap (uid 10001)
+  # gateway, auth, files, events, jobs, notes, db-bootstrap (uid 10001)
   grant 10001 cookie_keys token_keys_gateway_auth token_keys_gateway_notes google_client_secret \
     token_keys_gateway_files token_keys_jobs_files files_master_keys \
-    token_keys_gateway_events token_keys_jobs_events \
+    token_keys_gateway_events token_keys_jobs_events token_keys_gateway_jobs \
     db_owner_password db_runtime_password pg_superuser_password
   # postgres, pgbackrest (uid 999)
   grant 999 pg_superuser_password pgbackrest_cipher_pass db_owner_password

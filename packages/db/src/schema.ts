@@ -71,6 +71,29 @@ export interface EventsTable {
   created_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+export type JobState = 'queued' | 'running' | 'succeeded' | 'dead';
+
+/** One job of the queue (services/jobs). jsonb arrives parsed. */
+export interface JobsTable {
+  id: Generated<string>;
+  user_id: string;
+  type: string;
+  payload: ColumnType<unknown, unknown, unknown>;
+  state: ColumnType<JobState, JobState | undefined, JobState>;
+  run_at: ColumnType<Date, Date | undefined, Date>;
+  attempts: ColumnType<number, number | undefined, number>;
+  max_attempts: number;
+  lock_timeout_seconds: number;
+  locked_by: string | null;
+  locked_at: Date | null;
+  dedup_key: string | null;
+  last_error: string | null;
+  result: ColumnType<unknown, unknown, unknown>;
+  created_at: ColumnType<Date, Date | undefined, Date>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+  finished_at: Date | null;
+}
+
 /** Restore drill results (operator data: no user_id, no runtime grant). numeric arrives as string. */
 export interface BackupDrillsTable {
   id: Generated<string>;
@@ -101,6 +124,7 @@ export interface DB {
   file_objects: FileObjectsTable;
   event_streams: EventStreamsTable;
   events: EventsTable;
+  jobs: JobsTable;
   schema_migrations: SchemaMigrationsTable;
   backup_drills: BackupDrillsTable;
 }

@@ -31,7 +31,7 @@ import {
  * the network tiers keep the database away from the edge. The backup service copied in from
  * infra/postgres/docker-compose.backup.yml must not drift from it.
  */
-const TENANTMESH_SERVICES = ['gateway', 'auth', 'files', 'events', 'notes'];
+const TENANTMESH_SERVICES = ['gateway', 'auth', 'files', 'events', 'jobs', 'notes'];
 /** Exactly the secret files each service reads (docs/secrets.md, each service's README). */
 const SECRETS_OF: Record<string, string[]> = {
   gateway: [
@@ -41,6 +41,7 @@ const SECRETS_OF: Record<string, string[]> = {
     'token_keys_gateway_auth',
     'token_keys_gateway_events',
     'token_keys_gateway_files',
+    'token_keys_gateway_jobs',
     'token_keys_gateway_notes',
   ],
   auth: [
@@ -58,6 +59,14 @@ const SECRETS_OF: Record<string, string[]> = {
     'token_keys_jobs_files',
   ],
   events: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_events', 'token_keys_jobs_events'],
+  // JOBS_MODE=all: the API verifies gateway→jobs tokens, the workers sign jobs→files and jobs→events.
+  jobs: [
+    'db_owner_password',
+    'db_runtime_password',
+    'token_keys_gateway_jobs',
+    'token_keys_jobs_events',
+    'token_keys_jobs_files',
+  ],
   notes: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_notes'],
 };
 /** Configuration other parts of the repository own, mounted read-only where each program reads it. */
@@ -201,7 +210,14 @@ describe('docker-compose.yml', () => {
     const gatewayRings = services.filter(([, s]) =>
       secretNames(s).some((x) => x.startsWith('token_keys_gateway_')),
     );
-    expect(gatewayRings.map(([n]) => n).sort()).toEqual(['auth', 'events', 'files', 'gateway', 'notes']);
+    expect(gatewayRings.map(([n]) => n).sort()).toEqual([
+      'auth',
+      'events',
+      'files',
+      'gateway',
+      'jobs',
+      'notes',
+    ]);
   });
 
   test('runs every service read-only, with every capability dropped and no new privileges', () => {
@@ -272,6 +288,10 @@ describe('docker-compose.yml', () => {
     expect(dependencies(service('gateway'))).toMatchObject({ redis: 'service_healthy' });
     expect(dependencies(service('auth'))).toMatchObject({ redis: 'service_healthy' });
     expect(dependencies(service('events'))).toMatchObject({ redis: 'service_healthy' });
+    expect(dependencies(service('jobs'))).toMatchObject({
+      files: 'service_healthy',
+      events: 'service_healthy',
+    });
     expect(dependencies(service('edge'))).toEqual({ gateway: 'service_healthy' });
     expect(dependencies(service('db-bootstrap'))).toEqual({ postgres: 'service_healthy' });
   });
@@ -367,6 +387,30 @@ describe('docker-compose.yml', () => {
     expect(service('gateway').environment?.EVENTS_URL).toBe(`http://events:${events.environment?.PORT}`);
     expect(events.environment?.PORT).toBe('3003');
     expect(events.build?.args?.PORT).toBe('3003');
+  });
+
+  test('jobs runs API and workers on its port, calls files and events where they listen, uses no Redis, and gets to finish its jobs on stop', () => {
+    const jobs = service('jobs');
+    const env = jobs.environment ?? {};
+    expect(env.PORT).toBe('3004');
+    expect(jobs.build?.args?.PORT).toBe('3004');
+    expect(service('gateway').environment?.JOBS_URL).toBe(`http://jobs:${env.PORT}`);
+    // One process with both roles here (services/jobs/README.md): the workers need both URLs.
+    expect(env.JOBS_MODE ?? 'all').toBe('all');
+    expect(env.FILES_URL).toBe(`http://files:${service('files').environment?.PORT}`);
+    expect(env.EVENTS_URL).toBe(`http://events:${service('events').environment?.PORT}`);
+    expect(networkNames(jobs)).toEqual(expect.arrayContaining(['services', 'data']));
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(Object.keys(dependencies(jobs))).not.toContain('redis');
+    // Docker's default stop timeout is 10 s, then SIGKILL: running jobs would be left to the reaper.
+    const seconds = (d: string | undefined) => {
+      const m = /^(\d+)s$/.exec(d ?? '10s');
+      if (!m) throw new Error(`stop_grace_period ${d}: write it in seconds`);
+      return Number(m[1]);
+    };
+    const jobsGraceMs = Number(env.JOBS_SHUTDOWN_GRACE_MS ?? 10_000);
+    const httpGraceMs = Number(env.SHUTDOWN_GRACE_MS ?? 10_000);
+    expect(seconds(jobs.stop_grace_period) * 1000).toBeGreaterThan(jobsGraceMs + httpGraceMs);
   });
 
   test('mounts the Docker socket (root on the host) into promtail alone', () => {

@@ -1,5 +1,6 @@
 import {
   allContainers,
+  type Container,
   effectiveSecurityContext,
   type K8sObject,
   KUBECTL,
@@ -9,6 +10,7 @@ import {
   OVERLAYS,
   type Overlay,
   ofKind,
+  type PodSpec,
   renderOverlay,
   secretVolumes,
   type Workload,
@@ -31,7 +33,12 @@ import { edgeClientMaxBodyBytes, isPinnedImage, isSecretInEnvironment } from './
  * back: each workload's security context, probes, secrets as files only, each service with its
  * own Deployment + Service + HPA + PDB, and the NetworkPolicies evaluated as Kubernetes would.
  */
-const SERVICES = ['gateway', 'auth', 'files', 'events', 'notes'];
+const SERVICES = ['gateway', 'auth', 'files', 'events', 'jobs', 'notes'];
+/**
+ * Deployments that take no traffic (no Service): a service's second role, by Deployment name, and
+ * the service whose image and token identity they run. jobs-worker is jobs in JOBS_MODE=worker.
+ */
+const WORKERS: Record<string, string> = { 'jobs-worker': 'jobs' };
 const SERVICE_UID = 10001;
 /**
  * The backup jobs run as the database's uid (999): they read and write the same repository files
@@ -48,6 +55,7 @@ const SECRET_FILES: Record<string, string[]> = {
     'token_keys_gateway_auth',
     'token_keys_gateway_events',
     'token_keys_gateway_files',
+    'token_keys_gateway_jobs',
     'token_keys_gateway_notes',
   ],
   auth: [
@@ -74,6 +82,15 @@ const SECRET_FILES: Record<string, string[]> = {
     'redis_password',
     'token_keys_gateway_events',
     'token_keys_jobs_events',
+  ],
+  // The API verifies gateway→jobs tokens and signs nothing; the workers sign jobs→files and
+  // jobs→events tokens and verify nothing. Neither uses Redis.
+  jobs: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_jobs'],
+  'jobs-worker': [
+    'db_owner_password',
+    'db_runtime_password',
+    'token_keys_jobs_events',
+    'token_keys_jobs_files',
   ],
   notes: ['db_owner_password', 'db_runtime_password', 'token_keys_gateway_notes'],
 };
@@ -203,20 +220,21 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
     }
   });
 
-  test.each(SERVICES)(
+  test.each([...SERVICES, ...Object.keys(WORKERS)])(
     '%s mounts exactly its own secret files, listed item by item, at /run/secrets',
-    (service) => {
-      const workload = all.find((w) => w.id === `Deployment/${service}`);
-      if (!workload) throw new Error(`no Deployment/${service}`);
+    (deploymentName) => {
+      const workload = all.find((w) => w.id === `Deployment/${deploymentName}`);
+      if (!workload) throw new Error(`no Deployment/${deploymentName}`);
+      const service = WORKERS[deploymentName] ?? deploymentName;
       const volumes = secretVolumes(workload.template.spec);
       expect(volumes).toHaveLength(1);
       const [{ volume, sources }] = volumes as [(typeof volumes)[number]];
-      const container = workload.template.spec.containers.find((c) => c.name === service);
+      const container = workload.template.spec.containers.find((c) => c.name === deploymentName);
       expect(container?.volumeMounts?.find((m) => m.name === volume.name)?.mountPath).toBe('/run/secrets');
       // Whole-Secret projections would hand over whatever keys someone adds to that Secret later.
       expect(sources.filter((s) => !s.items?.length)).toEqual([]);
       const files = sources.flatMap((s) => (s.items ?? []).map((i) => i.path)).sort();
-      expect(files).toEqual(SECRET_FILES[service]);
+      expect(files).toEqual(SECRET_FILES[deploymentName]);
       for (const file of files) {
         const ring = /^token_keys_([a-z0-9]+)_([a-z0-9]+)$/.exec(file);
         if (ring) expect([ring[1], ring[2]]).toContain(service);
@@ -287,6 +305,97 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
       expect(named(objects, 'PodDisruptionBudget', service).apiVersion).toBe('policy/v1');
     },
   );
+
+  test.each(Object.keys(WORKERS))(
+    '%s (no traffic) has a Deployment, HPA (autoscaling/v2 on CPU) and PDB that select exactly its pods, no Service, and a PDB a node drain can always satisfy',
+    (name) => {
+      const deployment = named(objects, 'Deployment', name);
+      const podLabels: Labels = deployment.spec?.template?.metadata?.labels ?? {};
+      // Its service's label: Prometheus names the series after it (prometheus.k8s.yml).
+      expect(podLabels['app.kubernetes.io/name']).toBe(WORKERS[name]);
+      const otherPods = ofKind(objects, 'Deployment')
+        .filter((d) => d.metadata.name !== name)
+        .map((d) => d.spec?.template?.metadata?.labels ?? {});
+      for (const kind of ['Deployment', 'PodDisruptionBudget']) {
+        const selector = labelSelectorOf(named(objects, kind, name));
+        expect({ kind, selects: selector !== undefined && selectorMatches(selector, podLabels) }).toEqual({
+          kind,
+          selects: true,
+        });
+        expect({
+          kind,
+          selectsOthers: otherPods.some((labels) => selectorMatches(selector, labels)),
+        }).toEqual({
+          kind,
+          selectsOthers: false,
+        });
+      }
+      // No Service sends it requests: not its own, and not its service's.
+      const services = ofKind(objects, 'Service').filter((svc) =>
+        selectorMatches({ matchLabels: (svc.spec?.selector ?? {}) as Labels }, podLabels),
+      );
+      expect(services.map((svc) => svc.metadata.name)).toEqual([]);
+      const hpa = named(objects, 'HorizontalPodAutoscaler', name);
+      expect(hpa.apiVersion).toBe('autoscaling/v2');
+      expect(hpa.spec?.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+      expect(hpa.spec?.metrics).toEqual([
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: expect.any(Number) } },
+        },
+      ]);
+      expect(hpa.spec?.maxReplicas).toBeGreaterThan(hpa.spec?.minReplicas ?? 0);
+      expect(deployment.spec?.replicas).toBeUndefined();
+      for (const container of deployment.spec?.template?.spec.containers ?? []) {
+        expect(container.resources?.requests?.cpu).toBeDefined();
+      }
+      // minAvailable at (or above) the HPA's floor would block every drain of a node it runs on.
+      const pdb = named(objects, 'PodDisruptionBudget', name);
+      expect(pdb.apiVersion).toBe('policy/v1');
+      expect(pdb.spec?.minAvailable).toBeUndefined();
+      expect(Number(pdb.spec?.maxUnavailable)).toBeGreaterThanOrEqual(1);
+    },
+  );
+
+  test('jobs: the API and the workers run one image in their own modes; the workers call files and events on their Service ports and outlast JOBS_SHUTDOWN_GRACE_MS on stop; the gateway calls the API', () => {
+    const podOf = (name: string) => {
+      const spec = named(objects, 'Deployment', name).spec?.template?.spec as
+        | (PodSpec & { terminationGracePeriodSeconds?: number })
+        | undefined;
+      const container = spec?.containers[0] as
+        | (Container & { lifecycle?: { preStop?: { exec?: { command?: string[] } } } })
+        | undefined;
+      const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value]));
+      return { spec, container, env };
+    };
+    const servicePort = (name: string) => named(objects, 'Service', name).spec?.ports?.[0]?.port;
+    const api = podOf('jobs');
+    const worker = podOf('jobs-worker');
+    expect(api.container?.image).toBe(worker.container?.image);
+    expect(api.env.JOBS_MODE).toBe('api');
+    expect(worker.env.JOBS_MODE).toBe('worker');
+    // The API calls neither files nor events; the workers must (services/jobs/README.md).
+    expect([api.env.FILES_URL, api.env.EVENTS_URL]).toEqual([undefined, undefined]);
+    expect(worker.env.FILES_URL).toBe(`http://files:${servicePort('files')}`);
+    expect(worker.env.EVENTS_URL).toBe(`http://events:${servicePort('events')}`);
+    for (const { env } of [api, worker]) {
+      expect(env.PORT).toBe(String(servicePort('jobs')));
+      expect(env.REDIS_URL).toBeUndefined();
+    }
+    const gateway = podOf('gateway');
+    expect(gateway.env.JOBS_URL).toBe(`http://jobs:${servicePort('jobs')}`);
+    // SIGTERM comes after preStop; then running jobs get JOBS_SHUTDOWN_GRACE_MS and the HTTP port
+    // SHUTDOWN_GRACE_MS. A SIGKILL before that leaves jobs to the reaper.
+    const preStopMs = (c: typeof worker.container) => {
+      const command = c?.lifecycle?.preStop?.exec?.command ?? [];
+      return command[0] === 'sleep' ? Number(command[1]) * 1000 : 0;
+    };
+    const jobsGraceMs = Number(worker.env.JOBS_SHUTDOWN_GRACE_MS ?? 10_000);
+    const httpGraceMs = Number(worker.env.SHUTDOWN_GRACE_MS ?? 10_000);
+    expect((worker.spec?.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(
+      preStopMs(worker.container) + jobsGraceMs + httpGraceMs,
+    );
+  });
 
   test('files keeps its objects on a PersistentVolumeClaim at FILES_ROOT, sized to the edge body limit, and a ReadWriteOnce claim keeps every replica on one node', () => {
     const deployment = named(objects, 'Deployment', 'files');
@@ -374,7 +483,7 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
       { name: 'prometheus', namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } },
       { name: 'prometheus-impostor', namespace, labels: { 'app.kubernetes.io/name': 'prometheus' } },
       ...SERVICES.map(deployedPod),
-      servicePod('jobs'),
+      ...Object.keys(WORKERS).map(deployedPod),
       {
         name: 'pgbackrest',
         namespace,
@@ -414,12 +523,25 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
       expect(admitted(deployedPod('gateway'), httpPort('gateway'))).toEqual(['edge', 'prometheus']);
     });
 
-    test.each(['auth', 'files', 'events', 'notes'])(
-      'only the gateway, jobs and Prometheus reach %s',
+    test.each(['auth', 'notes'])('only the gateway and Prometheus reach %s', (service) => {
+      expect(admitted(deployedPod(service), httpPort(service))).toEqual(['gateway', 'prometheus']);
+    });
+
+    test.each(['files', 'events'])(
+      'only the gateway, the jobs workers and Prometheus reach %s (not the jobs API)',
       (service) => {
-        expect(admitted(deployedPod(service), httpPort(service))).toEqual(['gateway', 'jobs', 'prometheus']);
+        expect(admitted(deployedPod(service), httpPort(service))).toEqual([
+          'gateway',
+          'jobs-worker',
+          'prometheus',
+        ]);
       },
     );
+
+    test('only the gateway and Prometheus reach the jobs API; only Prometheus the jobs workers', () => {
+      expect(admitted(deployedPod('jobs'), httpPort('jobs'))).toEqual(['gateway', 'prometheus']);
+      expect(admitted(deployedPod('jobs-worker'), httpPort('jobs-worker'))).toEqual(['prometheus']);
+    });
 
     test('only the services and the backup jobs reach PostgreSQL; only the backup jobs its pgBackRest server', () => {
       const postgres: Pod = { name: 'postgres', namespace, labels: { 'app.kubernetes.io/name': 'postgres' } };
@@ -429,22 +551,16 @@ describe.each(OVERLAYS)('infra/k8s/overlays/%s', (overlay) => {
         'files',
         'gateway',
         'jobs',
+        'jobs-worker',
         'notes',
         'pgbackrest',
       ]);
       expect(admitted(postgres, { number: 8432 })).toEqual(['pgbackrest']);
     });
 
-    test('only the services reach Redis', () => {
+    test('only the services reach Redis, and not jobs (its queue is in PostgreSQL)', () => {
       const redis: Pod = { name: 'redis', namespace, labels: { 'app.kubernetes.io/name': 'redis' } };
-      expect(admitted(redis, { number: 6379 })).toEqual([
-        'auth',
-        'events',
-        'files',
-        'gateway',
-        'jobs',
-        'notes',
-      ]);
+      expect(admitted(redis, { number: 6379 })).toEqual(['auth', 'events', 'files', 'gateway', 'notes']);
     });
 
     test('nothing reaches the backup jobs', () => {

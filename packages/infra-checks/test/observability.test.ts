@@ -47,7 +47,7 @@ import { startWebhookSink, type WebhookSink } from './support/observability-webh
  * The observability configuration in infra/observability, proved with the real tools where they
  * exist here (promtool, amtool, Prometheus 2.42, Alertmanager 0.25: the Debian packages .ci/run
  * installs) and parsed where they do not (Loki, Promtail, Tempo, Grafana). Dashboards are held
- * against what gateway, auth, files, events and notes really export: their /metrics, live.
+ * against what gateway, auth, files, events, jobs and notes really export: their /metrics, live.
  */
 
 const README = fs.readFileSync(path.join(OBSERVABILITY_DIR, 'README.md'), 'utf8');
@@ -149,7 +149,7 @@ describe('Prometheus configuration', () => {
     expect(jobs(compose)).toEqual(['tenantmesh', 'backup', 'alertmanager', 'prometheus']);
   });
 
-  it('scrapes gateway, auth, files, events and notes on their compose names and ports, each labelled with its service', () => {
+  it('scrapes gateway, auth, files, events, jobs and notes on their compose names and ports, each labelled with its service', () => {
     const compose = readYaml(path.join(PROMETHEUS_DIR, 'prometheus.yml'));
     const job = compose.scrape_configs.find((j: Yaml) => j.job_name === 'tenantmesh');
     expect(job.metrics_path).toBe('/metrics');
@@ -158,6 +158,7 @@ describe('Prometheus configuration', () => {
       { targets: ['auth:3001'], labels: { service: 'auth' } },
       { targets: ['files:3002'], labels: { service: 'files' } },
       { targets: ['events:3003'], labels: { service: 'events' } },
+      { targets: ['jobs:3004'], labels: { service: 'jobs' } },
       { targets: ['notes:3005'], labels: { service: 'notes' } },
     ]);
   });
@@ -187,6 +188,7 @@ describe('alert rules', () => {
         'HighErrorRatio',
         'HighLatencyP99',
         'JobBacklog',
+        'JobsReaped',
         'RestoreDrillFailed',
         'RestoreDrillOverdue',
         'ServiceDown',
@@ -473,23 +475,53 @@ describe('against the running services: their /metrics, scraped live', () => {
     }
   });
 
+  /** The value of the first sample of `metric` carrying `labels` in an exposition, if any. */
+  const sampleValue = (text: string, metric: string, labels: Record<string, string> = {}) => {
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          (l.startsWith(`${metric}{`) || l.startsWith(`${metric} `)) &&
+          Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+      );
+    return line === undefined ? undefined : Number(line.trim().split(/\s+/).at(-1));
+  };
+
   it('events exports its stream gauges and the wrong-uid drop counter from the start, so EventsDeliveredToWrongUser sees the first drop as an increase', async () => {
     const text = await services.scrape('events');
-    const value = (metric: string, labels: Record<string, string> = {}) => {
-      const line = text
-        .split('\n')
-        .find(
-          (l) =>
-            (l.startsWith(`${metric}{`) || l.startsWith(`${metric} `)) &&
-            Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
-        );
-      return line === undefined ? undefined : Number(line.trim().split(/\s+/)[1]);
-    };
+    const value = (metric: string, labels: Record<string, string> = {}) => sampleValue(text, metric, labels);
     expect(value('tenantmesh_events_dropped_total', { reason: 'wrong_uid' })).toBe(0);
     expect(value('tenantmesh_sse_connection_limit')).toBeGreaterThan(0);
     expect(value('tenantmesh_sse_connections')).toBe(0);
     expect(value('tenantmesh_events_published_total')).toBeGreaterThanOrEqual(1);
     expect(value('tenantmesh_events_delivered_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('jobs exports the queue gauge for every state and its dead and reaped counters from the start, so JobBacklog, DeadJobs and JobsReaped see the first one as an increase; the export it ran shows in its claim and run series', async () => {
+    const text = await services.scrape('jobs');
+    const value = (metric: string, labels: Record<string, string> = {}) => sampleValue(text, metric, labels);
+    for (const state of ['queued', 'running', 'succeeded', 'dead'])
+      expect({ state, count: value('tenantmesh_jobs', { state }) }).toEqual({
+        state,
+        count: expect.any(Number),
+      });
+    // Every type the service knows, user-creatable or internal, at 0 before any dies.
+    for (const type of ['files.export', 'account.purge'])
+      expect({ type, dead: value('tenantmesh_jobs_dead_total', { type }) }).toEqual({ type, dead: 0 });
+    for (const outcome of ['requeued', 'dead'])
+      expect({ outcome, reaped: value('tenantmesh_jobs_reaped_total', { outcome }) }).toEqual({
+        outcome,
+        reaped: 0,
+      });
+    expect(value('tenantmesh_jobs_claimed_total', { type: 'files.export' })).toBeGreaterThanOrEqual(1);
+    expect(value('tenantmesh_jobs_claim_latency_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(
+      value('tenantmesh_jobs_run_duration_seconds_count', { type: 'files.export', outcome: 'succeeded' }),
+    ).toBeGreaterThanOrEqual(1);
+    // The export's progress and result reached events with jobs' own token.
+    expect(
+      sampleValue(await services.scrape('events'), 'tenantmesh_events_published_total'),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('the gateway exports no rate-limit counter of its own (so its 429s are counted from the request histogram)', () => {
@@ -579,19 +611,20 @@ describe('against the running services: their /metrics, scraped live', () => {
 
   describe('a real Prometheus (2.42) running the committed scrape jobs and rules', () => {
     beforeAll(async () => {
-      await eventually('the five services scraped', async () => {
+      await eventually('the six services scraped', async () => {
         const up = await query('up{job="tenantmesh"} == 1');
         return up.length === SERVICES.length ? true : undefined;
       });
     }, 30_000);
 
-    it('scrapes gateway, auth, files, events and notes, with the service label from the target', async () => {
+    it('scrapes gateway, auth, files, events, jobs and notes, with the service label from the target', async () => {
       const up = await query('up{job="tenantmesh"}');
       expect(up.map((r) => [r.metric.service, r.value[1]]).sort()).toEqual([
         ['auth', '1'],
         ['events', '1'],
         ['files', '1'],
         ['gateway', '1'],
+        ['jobs', '1'],
         ['notes', '1'],
       ]);
     });
@@ -608,6 +641,7 @@ describe('against the running services: their /metrics, scraped live', () => {
         'events',
         'files',
         'gateway',
+        'jobs',
         'notes',
       ]);
     });
@@ -841,6 +875,7 @@ describe('logs, traces and Grafana provisioning (parsed: Loki, Promtail, Tempo a
       'events.json',
       'files.json',
       'gateway.json',
+      'jobs.json',
       'notes.json',
       'overview.json',
     ]);

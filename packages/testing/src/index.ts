@@ -15,6 +15,7 @@ export {
   type TestDatabase,
   withAdminSql,
 } from './postgres';
+export { type PostgresProcess, startPostgresProcess } from './postgres-process';
 export { type RecordedRequest, type RecordingServer, startRecordingServer } from './recording-server';
 export { createTestRedis, type TestRedis } from './redis';
 export { createSecretsDir, type RingEntry, randomKey, type SecretsDir } from './secrets';

@@ -94,5 +94,14 @@ describe('/api/me, logout and account deletion', () => {
     expect(again.body.purgeBy).toBe(res.body.purgeBy);
     const me = await request(world.app).get('/api/me').set('X-User-Token', world.tokenFor(uid));
     expect(me.body.deletionRequestedAt).toBe(res.body.requestedAt);
+    // The purge job was enqueued with the request, once, however often the user asked.
+    const owner = world.testDb.connectOwner();
+    try {
+      const jobs = await owner.sql<{ type: string; state: string }[]>`
+        select type, state from jobs where user_id = ${uid}`;
+      expect(jobs).toEqual([{ type: 'account.purge', state: 'queued' }]);
+    } finally {
+      await owner.close();
+    }
   });
 });

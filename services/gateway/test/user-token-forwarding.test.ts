@@ -130,6 +130,19 @@ describe('X-User-Token forwarding', () => {
     expect(auth.received[0]!.url).toBe('/auth/google/callback?code=c&state=s');
   });
 
+  it('gives jobs only its /jobs resource, with a jobs-audience token', async () => {
+    const jobs = await startEchoUpstream();
+    const withJobs = h.buildGateway({ urls: { jobs: jobs.url } });
+    try {
+      await request(withJobs).get('/api/jobs?state=dead').set('Cookie', aliceCookie);
+      await request(withJobs).get(`/api/jobs/${alice}`).set('Cookie', aliceCookie);
+      expect(jobs.received.map((r) => r.url)).toEqual(['/jobs?state=dead', `/jobs/${alice}`]);
+      expect(h.verifyToken(jobs.received[0]!.headers['x-user-token']![0]!, 'jobs').uid).toBe(alice);
+    } finally {
+      await jobs.close();
+    }
+  });
+
   it('maps /api/files to the caller’s own namespace, never one the client names', async () => {
     const sent = [
       ['/api/files', `/objects/${alice}/`],

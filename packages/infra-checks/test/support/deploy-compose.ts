@@ -19,6 +19,7 @@ export interface ComposeService {
   cap_add?: string[];
   security_opt?: string[];
   restart?: string;
+  stop_grace_period?: string;
   privileged?: boolean;
   healthcheck?: { test?: string[] | string; disable?: boolean };
   depends_on?: Record<string, { condition?: string }> | string[];

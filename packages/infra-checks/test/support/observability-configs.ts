@@ -15,6 +15,7 @@ const COMPOSE_HOSTS: Record<string, string> = {
   auth: 'auth',
   files: 'files',
   events: 'events',
+  jobs: 'jobs',
   notes: 'notes',
 };
 

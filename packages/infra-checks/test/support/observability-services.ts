@@ -17,7 +17,7 @@ const SERVICES_DIR = path.resolve(__dirname, '../../../../services');
 const mainOf = (service: string) => path.join(SERVICES_DIR, service, 'dist', 'main.js');
 
 /** The services that exist today, each with a dashboard of its own. */
-export const SERVICES = ['gateway', 'auth', 'files', 'events', 'notes'] as const;
+export const SERVICES = ['gateway', 'auth', 'files', 'events', 'jobs', 'notes'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** /auth budget per minute on the test gateway: low, so a few requests meet the limit (429). */
@@ -29,6 +29,8 @@ export interface RunningServices {
   filesUser: { uid: string; token(): string };
   /** The same user, with a fresh gateway→events X-User-Token. */
   eventsUser: { uid: string; token(): string };
+  /** The same user, with a fresh gateway→jobs X-User-Token. */
+  jobsUser: { uid: string; token(): string };
   /** GET /metrics of one service, as Prometheus would scrape it. */
   scrape(service: ServiceName): Promise<string>;
   /** Everything each process printed so far: their JSON log lines. */
@@ -38,12 +40,13 @@ export interface RunningServices {
 }
 
 /**
- * gateway, auth, files, events and notes as the real processes they are in production (their
+ * gateway, auth, files, events, jobs and notes as the real processes they are in production (their
  * built dist/main.js; run `pnpm build` first), on a test database of their own, with the minimal
  * configuration each needs (files: its local backend in a temp directory; events: streams that
- * end after a second). No REDIS_URL: every service then uses its in-process stores (events its
- * single-node fan-out and leases), which export the same metrics, and this suite never shares the
- * unprefixed rate-limit keys of a Redis other suites' gateways use.
+ * end after a second; jobs: API and workers in one process, JOBS_MODE=all, calling the files and
+ * events processes started here). No REDIS_URL: every service then uses its in-process stores
+ * (events its single-node fan-out and leases), which export the same metrics, and this suite never
+ * shares the unprefixed rate-limit keys of a Redis other suites' gateways use.
  */
 export async function startServices(): Promise<RunningServices> {
   const db: TestDatabase = await createTestDatabase();
@@ -57,6 +60,7 @@ export async function startServices(): Promise<RunningServices> {
     'files_master_keys',
     'token_keys_gateway_events',
     'token_keys_jobs_events',
+    'token_keys_gateway_jobs',
   ])
     secrets.writeRing(ring);
   secrets.writeText('google_client_secret', 'observability-test-secret');
@@ -79,6 +83,7 @@ export async function startServices(): Promise<RunningServices> {
       auth: await freePort(),
       files: await freePort(),
       events: await freePort(),
+      jobs: await freePort(),
       notes: await freePort(),
     };
     const origin = `http://127.0.0.1:${ports.gateway}`;
@@ -111,6 +116,19 @@ export async function startServices(): Promise<RunningServices> {
         EVENTS_MAX_STREAM_SECONDS: '1',
       }),
     );
+    processes.set(
+      'jobs',
+      startServiceProcess(mainOf('jobs'), {
+        ...common,
+        PORT: String(ports.jobs),
+        JOBS_MODE: 'all',
+        // Its workers call the files and events processes above, with jobs' own tokens.
+        FILES_URL: `http://127.0.0.1:${ports.files}`,
+        EVENTS_URL: `http://127.0.0.1:${ports.events}`,
+        // NOTIFY wakes the workers at once; the poll is the fallback, kept short for the test.
+        JOBS_POLL_INTERVAL_MS: '200',
+      }),
+    );
     processes.set('notes', startServiceProcess(mainOf('notes'), { ...common, PORT: String(ports.notes) }));
     processes.set(
       'gateway',
@@ -120,15 +138,16 @@ export async function startServices(): Promise<RunningServices> {
         AUTH_URL: `http://127.0.0.1:${ports.auth}`,
         FILES_URL: `http://127.0.0.1:${ports.files}`,
         EVENTS_URL: `http://127.0.0.1:${ports.events}`,
+        JOBS_URL: `http://127.0.0.1:${ports.jobs}`,
         NOTES_URL: `http://127.0.0.1:${ports.notes}`,
         AUTH_RATE_LIMIT_PER_MINUTE: String(AUTH_RATE_LIMIT),
       }),
     );
     await Promise.all(SERVICES.map((s) => processes.get(s)!.ready(ports[s])));
 
-    // A user files can store an object for and events can publish to (file_objects and events
-    // reference user_sessions), and gateway→files and gateway→events tokens for them, as the
-    // gateway would mint one per upstream call.
+    // A user files can store an object for, events can publish to and jobs can run a job for
+    // (file_objects, events and jobs reference user_sessions), and gateway→files, gateway→events
+    // and gateway→jobs tokens for them, as the gateway would mint one per upstream call.
     const owner = db.connectOwner(1);
     let uid: string;
     try {
@@ -138,12 +157,12 @@ export async function startServices(): Promise<RunningServices> {
     } finally {
       await owner.close();
     }
-    const plan = { service: 'gateway', audiences: ['files', 'events'], trustedIssuers: [] };
+    const plan = { service: 'gateway', audiences: ['files', 'events', 'jobs'], trustedIssuers: [] };
     const { secrets: rings } = loadConfig(
       { SECRETS_DIR: secrets.dir },
       { settings: {}, secrets: tokenKeySecrets(plan) },
     );
-    const tokenFor = (audience: 'files' | 'events') => () =>
+    const tokenFor = (audience: 'files' | 'events' | 'jobs') => () =>
       mintUserToken({
         ring: rings[`token_keys_gateway_${audience}`] as Parameters<typeof mintUserToken>[0]['ring'],
         issuer: 'gateway',
@@ -155,6 +174,7 @@ export async function startServices(): Promise<RunningServices> {
       ports,
       filesUser: { uid, token: tokenFor('files') },
       eventsUser: { uid, token: tokenFor('events') },
+      jobsUser: { uid, token: tokenFor('jobs') },
       scrape: async (service) => {
         const res = await fetch(`http://127.0.0.1:${ports[service]}/metrics`);
         if (res.status !== 200) throw new Error(`${service} /metrics answered ${res.status}`);
@@ -172,10 +192,13 @@ export async function startServices(): Promise<RunningServices> {
 /**
  * A little traffic, so the request histograms have series: through the gateway to auth (a
  * redirect to the provider) until the /auth budget answers 429; an unauthenticated API call (401
- * at the gateway); and to auth, files, events and notes directly, as the gateway's upstream calls
- * would. files gets an object stored, read and listed, so its upload, download and data-key series
- * exist; events gets an event published and a stream that replays it (Last-Event-ID 0) until the
- * service ends the stream, so its published, replayed and delivered series move.
+ * at the gateway); and to auth, files, events, jobs and notes directly, as the gateway's upstream
+ * calls would. files gets an object stored, read and listed, so its upload, download and data-key
+ * series exist; events gets an event published and a stream that replays it (Last-Event-ID 0)
+ * until the service ends the stream, so its published, replayed and delivered series move; jobs
+ * gets a files.export enqueued and run to succeeded (its workers list, read and store the user's
+ * objects at files and publish to events, with jobs' own tokens), so its claim, run-duration and
+ * per-type series exist, then a listing.
  */
 export async function makeTraffic(services: RunningServices): Promise<{ gatewayStatuses: number[] }> {
   const get = (service: ServiceName, urlPath: string) => request(services, service, urlPath);
@@ -223,6 +246,32 @@ export async function makeTraffic(services: RunningServices): Promise<{ gatewayS
     throw new Error(`events GET answered ${stream.status} without event ${id}: ${replayed}`);
   // And one without a token: events' own 401.
   await get('events', '/events');
+
+  const jobs = `http://127.0.0.1:${services.ports.jobs}/jobs`;
+  const asJobsUser = () => ({ 'x-user-token': services.jobsUser.token() });
+  const enqueued = await fetch(jobs, {
+    method: 'POST',
+    headers: { ...asJobsUser(), 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'files.export', payload: {} }),
+  });
+  const accepted = await enqueued.text();
+  if (enqueued.status !== 202) throw new Error(`jobs POST answered ${enqueued.status}: ${accepted}`);
+  const { id: jobId } = JSON.parse(accepted) as { id: string };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await fetch(`${jobs}/${jobId}`, { headers: asJobsUser() });
+    const job = (await res.json()) as { state?: string; lastError?: string };
+    if (res.status !== 200) throw new Error(`jobs GET /jobs/${jobId} answered ${res.status}`);
+    if (job.state === 'succeeded') break;
+    if (job.state === 'dead' || Date.now() > deadline)
+      throw new Error(`files.export job ${jobId} did not succeed: ${JSON.stringify(job)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const listed = await fetch(`${jobs}?state=succeeded&limit=10`, { headers: asJobsUser() });
+  await listed.arrayBuffer();
+  if (listed.status !== 200) throw new Error(`jobs GET /jobs answered ${listed.status}`);
+  // And one without a token: jobs' own 401.
+  await get('jobs', '/jobs');
   return { gatewayStatuses };
 }
 

@@ -40,11 +40,11 @@ function splitQuery(url: string): [string, string | undefined] {
 }
 
 /**
- * The public routing table (README "Routes", docs/openapi.yaml). auth and jobs get the public path
- * unchanged, so everything under /api/<service> is that service's public surface and its
- * /healthz, /readyz and /metrics stay unreachable from outside; files gets the caller's namespace
- * (filesNamespace), which reaches only its /objects; events gets exactly `/api/events` → `/events`
- * (GET only). notes (the reference
+ * The public routing table (README "Routes", docs/openapi.yaml). auth gets the public path
+ * unchanged; every other service gets only its resource, so its /healthz, /readyz and /metrics stay
+ * unreachable from outside: files the caller's namespace (filesNamespace) under /objects, events
+ * exactly `/api/events` → `/events` (GET only), jobs `/api/jobs…` → `/jobs…`, notes
+ * `/api/notes/notebooks…` → `/notebooks…`. notes (the reference
  * service, which serves /notebooks at its root) gets only its /notebooks resource, prefix
  * stripped, for the same reason.
  */
@@ -61,7 +61,7 @@ export const UPSTREAM_ROUTES: readonly UpstreamRoute[] = [
     rewritePath: stripPrefix('/api'),
     methods: ['GET', 'HEAD'],
   },
-  { upstream: 'jobs', paths: ['/api/jobs{/*rest}'], authenticated: true },
+  { upstream: 'jobs', paths: ['/api/jobs{/*rest}'], authenticated: true, rewritePath: stripPrefix('/api') },
   {
     upstream: 'notes',
     paths: ['/api/notes/notebooks{/*rest}'],
