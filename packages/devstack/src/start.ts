@@ -102,7 +102,9 @@ async function main(): Promise<void> {
   for (const s of services)
     say(`  ${s.name.padEnd(8)} http://127.0.0.1:${s.port}  (/healthz /readyz /metrics)`);
   if (services.some((s) => s.name === 'gateway')) {
-    say(`sign in: open ${shared.PUBLIC_ORIGIN}/auth/google, then ${shared.PUBLIC_ORIGIN}/api/me`);
+    say(
+      `web client: open ${shared.PUBLIC_ORIGIN} (or the API: ${shared.PUBLIC_ORIGIN}/auth/google, then /api/me)`,
+    );
   }
   say('press Ctrl-C to stop');
 }

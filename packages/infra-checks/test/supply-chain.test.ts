@@ -31,6 +31,7 @@ const WORKFLOWS = fs
 const KNOWN_TAG_PINNED = new Set([
   'actions/checkout@v4.2.2',
   'actions/setup-node@v4.4.0',
+  'actions/upload-artifact@v4.6.2',
   'aquasecurity/trivy-action@0.28.0',
   'github/codeql-action/upload-sarif@v3.28.18',
 ]);

@@ -78,6 +78,9 @@ describe('/api/me, logout and account deletion', () => {
 
   it('DELETE records the deletion request, answers 202 with the purge date, and signs the user out everywhere', async () => {
     const { cookie, uid } = await signedIn('fred');
+    // The window the client shows before asking (the purge date below is now + this many days).
+    const shown = await request(world.app).get('/api/me').set('X-User-Token', world.tokenFor(uid));
+    expect(shown.body.accountPurgeDays).toBe(30);
     world.provider.signInAs({ sub: 'fred', email: 'fred@example.com', name: 'fred' });
     const second = await signIn(world);
     const before = Date.now();

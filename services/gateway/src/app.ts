@@ -9,6 +9,7 @@ import { requireSession } from './middleware/require-session';
 import { stripUserToken } from './middleware/strip-user-token';
 import { securityTxtRouter } from './routes/security-txt/security-txt-router';
 import { upstreamsRouter } from './routes/upstreams/upstreams-router';
+import { webClientRouter } from './routes/web-client/web-client-router';
 import { GATEWAY_HELMET } from './security-headers';
 
 /** Pure: everything arrives in deps; no env, no listening. */
@@ -43,6 +44,7 @@ export function buildApp(deps: GatewayDeps): Express {
         createRateLimiter({ name: 'auth', perMinute: deps.rateLimit.authPerMinute, ...limiterStore(deps) }),
       );
       app.use(securityTxtRouter(deps.securityTxt));
+      if (deps.webRoot) app.use(webClientRouter(deps.webRoot));
       app.use(['/api', '/auth/logout'], csrfGuard(deps.edge.publicOrigin));
       app.use('/api', requireSession(deps.sessions, deps.logger));
       app.use(

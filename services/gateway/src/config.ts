@@ -13,6 +13,7 @@ import { edgeSettings } from './settings/edge-settings';
 import { rateLimitSettings } from './settings/rate-limit-settings';
 import { securityTxtSettings } from './settings/security-txt-settings';
 import { configuredUpstreams, type Upstream, upstreamSettings } from './settings/upstream-settings';
+import { webSettings } from './settings/web-settings';
 
 export const SERVICE = 'gateway';
 export const DEFAULT_PORT = 3000;
@@ -39,6 +40,7 @@ export function loadGatewayConfig(env: Env) {
       edge: edgeSettings,
       rateLimit: rateLimitSettings,
       securityTxt: securityTxtSettings,
+      web: webSettings,
     },
     secrets: { ...databaseSecrets, ...redisSecrets, ...sessionSecrets, ...tokenKeySecrets(plan) },
   });

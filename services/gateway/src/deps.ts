@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { KeyRing } from '@tenantmesh/config';
 import { type Database, openServiceDatabase } from '@tenantmesh/db';
 import { createLogger, createMetrics, type Logger, type Metrics } from '@tenantmesh/observability';
@@ -33,6 +35,8 @@ export interface GatewayDeps {
   };
   edge: { publicOrigin: string; trustProxyHops: number };
   securityTxt: SecurityTxt;
+  /** The built web client served at `/`; none without it. */
+  webRoot?: string;
 }
 
 /** Opens everything main.ts needs: migrates as the owner, then connects as the runtime role. */
@@ -70,6 +74,11 @@ export async function connectGatewayDeps(
   cookieRing.watch(config.observability.secretReloadIntervalMs);
   const agents = createUpstreamAgents();
 
+  const webRoot = config.web.root;
+  if (webRoot && !fs.existsSync(path.join(webRoot, 'index.html'))) {
+    logger.warn('no web client to serve: run `pnpm build` (or set WEB_ROOT)', { webRoot });
+  }
+
   const urls = Object.fromEntries(
     Object.entries(config.upstreams.urls).filter(([, url]) => url !== undefined),
   ) as Partial<Record<Upstream, string>>;
@@ -87,6 +96,7 @@ export async function connectGatewayDeps(
     },
     edge: config.edge,
     securityTxt: securityTxtFrom(config.securityTxt, config.edge.publicOrigin),
+    webRoot,
     close: async () => {
       stopWatching();
       cookieRing.stop();

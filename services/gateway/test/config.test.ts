@@ -73,4 +73,10 @@ describe('gateway configuration', () => {
       'less than a year',
     );
   });
+
+  it('serves the built web client from packages/web/dist unless WEB_ROOT says otherwise (off: none)', () => {
+    expect(loadGatewayConfig(base()).web.root).toMatch(/packages[/\\]web[/\\]dist$/);
+    expect(loadGatewayConfig({ ...base(), WEB_ROOT: '/srv/web' }).web.root).toBe('/srv/web');
+    expect(loadGatewayConfig({ ...base(), WEB_ROOT: 'off' }).web.root).toBeUndefined();
+  });
 });

@@ -51,6 +51,8 @@ export interface GatewayOptions {
   rateLimitPrefix?: string;
   /** Overrides the session cache (e.g. a Redis that does not answer). */
   sessionCache?: SessionCache;
+  /** A built web client to serve at `/`. */
+  webRoot?: string;
 }
 
 export interface Harness {
@@ -152,6 +154,7 @@ export async function openHarness(options: { redis?: boolean } = {}): Promise<Ha
         },
         edge: { publicOrigin: PUBLIC_ORIGIN, trustProxyHops: gateway.trustProxyHops ?? 0 },
         securityTxt: securityTxtFrom({ contact: 'mailto:security@example.com' }, PUBLIC_ORIGIN),
+        ...(gateway.webRoot ? { webRoot: gateway.webRoot } : {}),
       };
       return buildApp(deps);
     },

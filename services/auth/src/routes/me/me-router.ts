@@ -27,6 +27,8 @@ export function meRouter(deps: AuthDeps): Router {
       displayName: user.display_name,
       createdAt: user.created_at,
       deletionRequestedAt: user.deletion_requested_at,
+      // How long after a deletion request its purge may take: the client shows the date before asking.
+      accountPurgeDays: deps.accountPurgeDays,
     });
   });
 

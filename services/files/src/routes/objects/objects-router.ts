@@ -62,9 +62,14 @@ export function objectsRouter(deps: FilesDeps): Router {
       next(errors.invalidObjectName('malformed percent-encoding'));
       return;
     }
-    // Refused before reading the body (too large, bad name, foreign namespace): close rather than
-    // read up to a gigabyte we are going to throw away.
-    if (req.method === 'PUT' && !req.complete) res.setHeader('Connection', 'close');
+    // Refused before or while reading the body (too large, over quota, bad name, foreign
+    // namespace): close rather than read up to a gigabyte we are going to throw away. But not at
+    // once: closing a socket with unread bytes resets it, and a client still sending would lose
+    // the answer with it. Discard a little while the answer goes out, then close.
+    if (req.method === 'PUT' && !req.complete) {
+      res.setHeader('Connection', 'close');
+      discardThenClose(req);
+    }
     next(error);
   }) as ErrorRequestHandler);
 
@@ -142,4 +147,25 @@ function matchesAny(header: string | undefined, etag: string): boolean {
     const t = tag.trim();
     return t === '*' || t === etag || t === `W/${etag}`;
   });
+}
+
+/** What a refused upload may still send us before we cut it off: enough for the answer to get out. */
+const DISCARD_BYTES = 1024 * 1024;
+const DISCARD_MS = 2000;
+
+function discardThenClose(req: Request): void {
+  let seen = 0;
+  const cut = () => req.socket.destroy();
+  const timer = setTimeout(cut, DISCARD_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DISCARD_BYTES) {
+      clearTimeout(timer);
+      cut();
+    }
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
