@@ -109,6 +109,18 @@ describe('the web client in a real browser, through the edge and the gateway', (
       );
       await shot(page, '02-uploaded');
 
+      // An API refusal reads as a message: a name the files service refuses (trailing space).
+      await page.locator('#file-input').setInputFiles({
+        name: 'trailing space ',
+        mimeType: 'text/plain',
+        buffer: Buffer.from('x'),
+      });
+      await page.locator('#upload-button').click();
+      await page.locator('#error', { hasText: 'invalid_object_name' }).waitFor();
+      expect(await page.locator('#error').textContent()).toMatch(/refused: invalid_object_name — .+/);
+      await shot(page, '02b-refused');
+      expect(await page.locator('#files-list li').filter({ hasText: 'trailing space' }).count()).toBe(0);
+
       // The download link serves the stored bytes.
       const href = await page
         .locator('#files-list li')
