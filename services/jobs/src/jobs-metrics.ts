@@ -7,6 +7,7 @@ export interface JobsMetrics {
   runDuration: Histogram<'type' | 'outcome'>;
   dead: Counter<'type'>;
   reaped: Counter<'outcome'>;
+  eventsLost: Counter<'reason'>;
 }
 
 const STATES = ['queued', 'running', 'succeeded', 'dead'] as const;
@@ -43,6 +44,13 @@ export function createJobsMetrics(
   // Every series exists from the start at 0, so an alert sees the first death as an increase.
   for (const outcome of ['requeued', 'dead']) reaped.inc({ outcome }, 0);
   for (const type of types) dead.inc({ type }, 0);
+  const eventsLost = new Counter({
+    name: 'tenantmesh_jobs_events_lost_total',
+    help: 'job.succeeded / job.dead events a worker could not hand to the events service: overflow (outbox full) or failed (refused, unreachable).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of ['overflow', 'failed']) eventsLost.inc({ reason }, 0);
   return {
     claimed: new Counter({
       name: 'tenantmesh_jobs_claimed_total',
@@ -58,12 +66,13 @@ export function createJobsMetrics(
     }),
     runDuration: new Histogram({
       name: 'tenantmesh_jobs_run_duration_seconds',
-      help: 'How long a job ran, by type and outcome (succeeded, failed, dead, released).',
+      help: 'How long an attempt ran, from its start in a slot to its end, by type and outcome (succeeded, failed, dead, released).',
       labelNames: ['type', 'outcome'] as const,
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
       registers,
     }),
     dead,
     reaped,
+    eventsLost,
   };
 }

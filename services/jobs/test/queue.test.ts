@@ -251,6 +251,11 @@ describe('jobs: the queue', () => {
           select count(*) as n from jobs where id = any(${ids}) group by finished_at) s`;
       expect(settled!.most).toBeGreaterThan(1);
       expect(runs.filter((r) => ids.includes(r.id))).toHaveLength(total);
+      // The job.succeeded events went to a closed port here: counted as lost, not silently gone.
+      const lost = await ctx.deps.metrics.registry.getSingleMetricAsString(
+        'tenantmesh_jobs_events_lost_total',
+      );
+      expect(Number(/reason="failed"[^\n]* (\d+)/.exec(lost)?.[1])).toBeGreaterThan(0);
     } finally {
       await ctx.owner.sql.unsafe('drop trigger if exists test_record_claim on jobs');
     }

@@ -106,6 +106,7 @@ export class Worker {
     const { upstreams } = options;
     this.outbox = new EventsOutbox({
       logger: options.logger,
+      onLost: (reason, events) => options.metrics.eventsLost.inc({ reason }, events),
       send: (uid, events) =>
         createEventsClient({ baseUrl: upstreams.eventsUrl, ring: upstreams.eventsRing, uid }).publishMany(
           events,
