@@ -147,6 +147,16 @@ describe('the web client in a real browser, through the edge and the gateway', (
       const progress = await page.locator('#export-progress').evaluate((p) => (p as { value: number }).value);
       expect(progress).toBe(100);
 
+      // Delete one file from the list: gone from the page and from the API.
+      await upload(page, 'scratch.txt', 'to be deleted\n');
+      await page
+        .locator('#files-list li')
+        .filter({ hasText: 'scratch.txt' })
+        .locator('button.delete')
+        .click();
+      await page.locator('#files-list li').filter({ hasText: 'scratch.txt' }).waitFor({ state: 'detached' });
+      expect((await page.request.get(`${mesh.origin}/api/files/scratch.txt`)).status()).toBe(404);
+
       // Sign out: the page shows the signed-out view and the API refuses the old session.
       await page.locator('#sign-out-button').click();
       await page.locator('#signed-out').waitFor({ state: 'visible' });
