@@ -144,34 +144,54 @@ $$;
 -- started): they go back as they were (the attempt is not counted). Returns the ids released.
 create function jobs_release(p_worker text, p_ids uuid[])
 returns setof uuid
-language sql volatile security definer set search_path = pg_catalog, public
+language plpgsql volatile security definer set search_path = pg_catalog, public
 as $$
-  update public.jobs set state = 'queued', attempts = greatest(attempts - 1, 0), run_at = now(),
-    locked_by = null, locked_at = null, updated_at = now()
-  where id = any(p_ids) and state = 'running' and locked_by = p_worker
-  returning id
-$$;
+declare
+  released uuid[];
+begin
+  with r as (
+    update public.jobs set state = 'queued', attempts = greatest(attempts - 1, 0), run_at = now(),
+      locked_by = null, locked_at = null, updated_at = now()
+    where id = any(p_ids) and state = 'running' and locked_by = p_worker
+    returning id
+  )
+  select array_agg(r.id) into released from r;
+  -- Back in the queue and due: wake the idle workers, as an insert does.
+  if released is not null then
+    perform pg_notify('tenantmesh_jobs', '');
+    return query select unnest(released);
+  end if;
+end $$;
 
 -- The stale-lock reaper: running jobs whose worker's heartbeat (or, without one, the claim) is
 -- older than the job's lock timeout go back to queued, or to dead at max attempts.
 create function jobs_reap()
 returns table (id uuid, type text, state text)
-language sql volatile security definer set search_path = pg_catalog, public
+language plpgsql volatile security definer set search_path = pg_catalog, public
 as $$
-  update public.jobs j
-  set state = case when j.attempts >= j.max_attempts then 'dead' else 'queued' end,
-      finished_at = case when j.attempts >= j.max_attempts then now() end,
-      run_at = now(),
-      last_error = 'lock expired: worker ' || j.locked_by || ' stopped heart-beating',
-      locked_by = null, locked_at = null, updated_at = now()
-  where j.state = 'running'
-    and j.locked_at < now() - make_interval(secs => j.lock_timeout_seconds)
-    and not exists (
-      select 1 from public.job_workers w
-      where w.id = j.locked_by and w.heartbeat_at > now() - make_interval(secs => j.lock_timeout_seconds)
-    )
-  returning j.id, j.type, j.state
-$$;
+begin
+  return query
+  with reaped as (
+    update public.jobs j
+    set state = case when j.attempts >= j.max_attempts then 'dead' else 'queued' end,
+        finished_at = case when j.attempts >= j.max_attempts then now() end,
+        run_at = now(),
+        last_error = 'lock expired: worker ' || j.locked_by || ' stopped heart-beating',
+        locked_by = null, locked_at = null, updated_at = now()
+    where j.state = 'running'
+      and j.locked_at < now() - make_interval(secs => j.lock_timeout_seconds)
+      and not exists (
+        select 1 from public.job_workers w
+        where w.id = j.locked_by and w.heartbeat_at > now() - make_interval(secs => j.lock_timeout_seconds)
+      )
+    returning j.id, j.type, j.state
+  )
+  select r.id, r.type, r.state from reaped r;
+  -- Requeued jobs are due at once: wake the idle workers.
+  if found then
+    perform pg_notify('tenantmesh_jobs', '');
+  end if;
+end $$;
 
 create function jobs_count_by_state()
 returns table (state text, jobs bigint)

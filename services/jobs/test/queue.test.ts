@@ -354,6 +354,23 @@ describe('jobs: the queue', () => {
     await worker.stop(1000);
   });
 
+  it('a job put back by a stopping worker wakes an idle one through NOTIFY, not its poll', async () => {
+    const user = await ctx.newUser('handover');
+    const leaving = await ctx.worker({ concurrency: 1 });
+    const job = (await enqueue(user, { type: 'test.slow', payload: { ms: 60_000 } })).body.id;
+    await waitFor(async () => (await jobOf(user, job)).state === 'running');
+    const idle = await ctx.worker({ concurrency: 1, pollIntervalMs: 60_000 });
+    await sleep(200); // it has looked once, found nothing, and sleeps for a minute
+    await leaving.stop(100); // grace runs out: the job is released
+    await waitFor(async () => {
+      const [row] = await ctx.owner.sql<{ locked_by: string | null }[]>`
+        select locked_by from jobs where id = ${job}`;
+      return row?.locked_by === idle.id;
+    }, 10_000);
+    await idle.stop(100);
+    await ctx.owner.sql`delete from jobs where user_id = ${user}`;
+  });
+
   it('on stop: claims nothing more, finishes what it can within the grace period, releases the rest', async () => {
     const worker = await ctx.worker({ concurrency: 2 });
     const user = await ctx.newUser('stop');
