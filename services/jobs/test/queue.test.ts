@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Database } from '@tenantmesh/db';
 import request from 'supertest';
 import { z } from 'zod';
 import { defineJobType } from '../src/job-types';
@@ -368,6 +369,49 @@ describe('jobs: the queue', () => {
       return row?.locked_by === idle.id;
     }, 10_000);
     await idle.stop(100);
+    await ctx.owner.sql`delete from jobs where user_id = ${user}`;
+  });
+
+  it('gives up on a statement that does not answer and replaces its pool, so nothing stalls the loop', async () => {
+    const user = await ctx.newUser('hung');
+    const job = (await enqueue(user, { type: 'test.record', payload: { n: 1 } })).body.id;
+    // Every statement on jobs waits while another transaction holds it exclusively: to the worker,
+    // exactly what a connection that never answers looks like.
+    const blocker = ctx.testDb.connectOwner(1);
+    let unblock!: () => void;
+    const locked = new Promise<void>((resolve) => {
+      void blocker.sql.begin(async (sql) => {
+        await sql`lock table jobs in access exclusive mode`;
+        resolve();
+        await new Promise<void>((r) => {
+          unblock = r;
+        });
+      });
+    });
+    await locked;
+    const pools: Database[] = [];
+    const worker = await ctx.worker({
+      dbTimeoutMs: 300,
+      reopen: () => {
+        const pool = ctx.testDb.connectRuntime();
+        pools.push(pool);
+        return pool;
+      },
+    });
+    try {
+      await waitFor(async () => ctx.logs.some((l) => l.includes('no answer within 300 ms')), 10_000);
+      await waitFor(
+        async () => ctx.logs.some((l) => l.includes('reopened the worker’s database pool')),
+        10_000,
+      );
+    } finally {
+      unblock();
+      await blocker.close();
+    }
+    // Once the database answers again, the worker (on its fresh pool) runs the job.
+    await waitFor(async () => (await jobOf(user, job)).state === 'succeeded', 15_000);
+    await worker.stop(1000);
+    for (const pool of pools) await pool.close().catch(() => undefined);
     await ctx.owner.sql`delete from jobs where user_id = ${user}`;
   });
 

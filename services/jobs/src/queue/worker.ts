@@ -16,6 +16,18 @@ export const JOBS_CHANNEL = 'tenantmesh_jobs';
 
 /** Consecutive database failures after which a worker that owns its pool opens a fresh one. */
 const REOPEN_AFTER_FAILURES = 8;
+/**
+ * A queue statement that has not answered after this long is given up on. After a database
+ * restart a driver connection can be left half-dead, its queries never answered: without a bound,
+ * the claim loop (or a slot waiting to record a failure) would wait forever while heartbeats on
+ * other connections keep the worker looking alive.
+ */
+const DEFAULT_DB_TIMEOUT_MS = 10_000;
+
+class DatabaseTimeout extends Error {
+  override readonly name = 'DatabaseTimeout';
+}
+
 /** Most successes settled in one statement. */
 const SETTLE_BATCH = 500;
 /** A result larger than this (JSON) is left out of `job.succeeded`: the job row has it (GET /jobs/:id). */
@@ -50,6 +62,8 @@ export interface WorkerOptions {
   pollIntervalMs: number;
   heartbeatMs: number;
   reapIntervalMs: number;
+  /** How long one queue statement may take before it counts as a failure (10 s). */
+  dbTimeoutMs?: number;
   upstreams: { filesUrl: string; eventsUrl: string; filesRing: KeyRing; eventsRing: KeyRing };
 }
 
@@ -154,7 +168,7 @@ export class Worker {
     await this.settler;
     await this.outbox.drain(Math.max(1000, deadline - Date.now()));
     await this.unlisten?.().catch(() => undefined);
-    await queueStore.workerGone(this.database.db, this.id).catch(() => undefined);
+    await this.queue('worker gone', (db) => queueStore.workerGone(db, this.id)).catch(() => undefined);
     if (this.options.reopen) await this.database.close().catch(() => undefined);
     this.options.logger.info('worker stopped', { workerId: this.id });
   }
@@ -162,6 +176,22 @@ export class Worker {
   private poke(): void {
     this.woken = true;
     this.resolveSleep?.();
+  }
+
+  /** One queue statement on the current pool, bounded by dbTimeoutMs (DatabaseTimeout). */
+  private async queue<T>(what: string, call: (db: Database['db']) => Promise<T>): Promise<T> {
+    const ms = this.options.dbTimeoutMs ?? DEFAULT_DB_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        call(this.database.db),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new DatabaseTimeout(`${what}: no answer within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async listen(): Promise<void> {
@@ -219,11 +249,9 @@ export class Worker {
         this.claiming = true;
         let errored = false;
         try {
-          const jobs = await queueStore.claim(this.database.db, {
-            workerId: this.id,
-            limit,
-            types: [...this.options.types.keys()],
-          });
+          const jobs = await this.queue('claim', (db) =>
+            queueStore.claim(db, { workerId: this.id, limit, types: [...this.options.types.keys()] }),
+          );
           this.failures = 0;
           for (const job of jobs) {
             this.options.metrics.claimed.inc({ type: job.type });
@@ -348,8 +376,9 @@ export class Worker {
     const log = { jobId: job.id, type: job.type, uid: job.user_id, attempt: job.attempts };
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (this.stopping && abort.signal.aborted) {
-      const released = await queueStore
-        .release(this.database.db, { workerId: this.id, ids: [job.id] })
+      const released = await this.queue('release a job', (db) =>
+        queueStore.release(db, { workerId: this.id, ids: [job.id] }),
+      )
         .then((ids) => ids.has(job.id))
         .catch(() => false);
       metrics.runDuration.observe({ type: job.type, outcome: 'released' }, seconds);
@@ -360,15 +389,16 @@ export class Worker {
     const retryAt = new Date(
       Date.now() + retryDelayMs(job.attempts, type?.backoff ?? { baseMs: 1000, maxMs: 60_000 }),
     );
-    const state = await queueStore
-      .fail(this.database.db, { id: job.id, workerId: this.id, error: message, retryAt })
-      .catch((e: unknown) => {
-        logger.error('could not record a failed attempt; the reaper will take the job back', {
-          ...log,
-          err: e,
-        });
-        return undefined;
+    const state = await this.queue('record a failed attempt', (db) =>
+      queueStore.fail(db, { id: job.id, workerId: this.id, error: message, retryAt }),
+    ).catch(async (e: unknown) => {
+      await this.failed(e, 'recording a failed attempt');
+      logger.error('could not record a failed attempt; the job is released as an orphan', {
+        ...log,
+        err: e,
       });
+      return undefined;
+    });
     metrics.runDuration.observe({ type: job.type, outcome: state === 'dead' ? 'dead' : 'failed' }, seconds);
     if (state === 'dead') {
       metrics.dead.inc({ type: job.type });
@@ -396,10 +426,12 @@ export class Worker {
     while (this.unsettled.length > 0) {
       const batch = this.unsettled.splice(0, SETTLE_BATCH);
       const stored = await this.persist('record successes', () =>
-        queueStore.succeed(this.database.db, {
-          workerId: this.id,
-          jobs: batch.map((s) => ({ id: s.job.id, result: s.result })),
-        }),
+        this.queue('record successes', (db) =>
+          queueStore.succeed(db, {
+            workerId: this.id,
+            jobs: batch.map((s) => ({ id: s.job.id, result: s.result })),
+          }),
+        ),
       );
       const now = process.hrtime.bigint();
       for (const { job, result, started } of batch) {
@@ -444,14 +476,14 @@ export class Worker {
   private async releaseUnstarted(): Promise<void> {
     const jobs = this.ready.splice(0);
     if (jobs.length === 0) return;
-    const released = await queueStore
-      .release(this.database.db, { workerId: this.id, ids: jobs.map((j) => j.id) })
-      .catch((error: unknown) => {
-        this.options.logger.warn('could not release claimed-ahead jobs; the reaper will take them back', {
-          err: error,
-        });
-        return new Set<string>();
+    const released = await this.queue('release claimed-ahead jobs', (db) =>
+      queueStore.release(db, { workerId: this.id, ids: jobs.map((j) => j.id) }),
+    ).catch((error: unknown) => {
+      this.options.logger.warn('could not release claimed-ahead jobs; the reaper will take them back', {
+        err: error,
       });
+      return new Set<string>();
+    });
     this.options.logger.info('claimed-ahead jobs released', { jobs: jobs.length, released: released.size });
   }
 
@@ -461,17 +493,19 @@ export class Worker {
 
   private async beat(): Promise<void> {
     const { logger } = this.options;
-    const { database } = this;
     try {
-      await queueStore.heartbeat(database.db, this.id);
+      await this.queue('heartbeat', (db) => queueStore.heartbeat(db, this.id));
       if (this.claiming) return;
       // Jobs held in the database but not here: a claim whose reply was lost. Seen twice in a
       // row (not a claim landing right now), they are released for any worker to take.
-      const orphans = (await queueStore.heldBy(database.db, this.id)).filter((id) => !this.holds(id));
+      const held = await this.queue('held jobs', (db) => queueStore.heldBy(db, this.id));
+      const orphans = held.filter((id) => !this.holds(id));
       const confirmed = orphans.filter((id) => this.suspects.has(id));
       this.suspects = new Set(orphans);
       if (confirmed.length === 0) return;
-      const released = await queueStore.release(database.db, { workerId: this.id, ids: confirmed });
+      const released = await this.queue('release orphans', (db) =>
+        queueStore.release(db, { workerId: this.id, ids: confirmed }),
+      );
       if (released.size > 0) {
         logger.warn('released jobs claimed while the database connection was lost', { jobs: [...released] });
       }
@@ -482,7 +516,7 @@ export class Worker {
 
   private async reap(): Promise<void> {
     try {
-      for (const job of await queueStore.reap(this.database.db)) {
+      for (const job of await this.queue('reap', (db) => queueStore.reap(db))) {
         this.options.metrics.reaped.inc({ outcome: job.state === 'dead' ? 'dead' : 'requeued' });
         if (job.state === 'dead') this.options.metrics.dead.inc({ type: job.type });
         this.options.logger.warn('reaped a job whose worker stopped heart-beating', {
@@ -491,7 +525,7 @@ export class Worker {
         });
       }
     } catch (error) {
-      this.options.logger.warn('reaping failed', { err: error });
+      await this.failed(error, 'reaping');
     }
   }
 
