@@ -404,6 +404,13 @@ describe('jobs: the queue', () => {
         async () => ctx.logs.some((l) => l.includes('reopened the worker’s database pool')),
         10_000,
       );
+      // At the first unanswered statement, not after a run of them.
+      const firstReopen = ctx.logs.findIndex((l) => l.includes('reopened the worker’s database pool'));
+      const timeoutsBefore = ctx.logs
+        .slice(0, firstReopen)
+        .filter((l) => l.includes('no answer within 300 ms'));
+      expect(timeoutsBefore).toHaveLength(1);
+      expect(ctx.logs[firstReopen]).toContain('a statement was not answered');
     } finally {
       unblock();
       await blocker.close();

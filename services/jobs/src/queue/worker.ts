@@ -207,18 +207,25 @@ export class Worker {
     }
   }
 
-  /** Counts consecutive database failures; after enough of them, a fresh pool (when we own one). */
+  /**
+   * Counts consecutive database failures; after enough of them, or at once when a statement was
+   * not answered at all, a fresh pool (when the worker owns one).
+   */
   private async failed(error: unknown, what: string): Promise<void> {
     this.failures += 1;
     this.options.logger.warn(`${what} failed; retrying`, { err: error, failures: this.failures });
-    if (!this.options.reopen || this.failures < REOPEN_AFTER_FAILURES || this.reopening || this.stopping)
-      return;
+    if (!this.options.reopen || this.reopening || this.stopping) return;
+    // A statement left unanswered means a connection that will not recover: replace the pool now.
+    const hung = error instanceof DatabaseTimeout;
+    if (!hung && this.failures < REOPEN_AFTER_FAILURES) return;
     this.reopening = true;
     try {
       const old = this.database;
       this.database = this.options.reopen();
       this.failures = 0;
-      this.options.logger.warn('reopened the worker’s database pool after repeated failures');
+      this.options.logger.warn('reopened the worker’s database pool', {
+        reason: hung ? 'a statement was not answered' : 'repeated failures',
+      });
       await this.unlisten?.().catch(() => undefined);
       await this.listen();
       void old.sql.end({ timeout: 1 }).catch(() => undefined);
