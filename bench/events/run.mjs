@@ -38,6 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createBenchDatabase, runBench } from '../lib/harness.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const root = path.resolve(path.dirname(self), '..', '..');
@@ -232,7 +233,7 @@ function runBenchmark() {
     const started = performance.now();
     const fds = fdLimits();
     const name = `tm_bench_${randomBytes(4).toString('hex')}`;
-    const dbUrl = await createDatabase(name);
+    const dbUrl = await createBenchDatabase({ db, adminUrl, name, cleanups });
     const users = await seedUsers(dbUrl, Math.max(settings.maxConnections, settings.latencyConnections));
     const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'tm-bench-events-'));
     cleanups.push(() => fs.rmSync(secrets, { recursive: true, force: true }));
@@ -863,43 +864,6 @@ function runBenchmark() {
     throw new Error(`${label} not ready: ${stderr}`);
   }
 
-  async function createDatabase(name) {
-    const admin = connectAdmin();
-    try {
-      // The same bootstrap as the test harness and `pnpm start`: roles, a database owned by the owner role.
-      await db.bootstrapDatabase(admin, { database: name, runtimeLogin: db.DEFAULT_RUNTIME_LOGIN });
-    } finally {
-      await admin.end();
-    }
-    cleanups.push(async () => {
-      const sql = connectAdmin();
-      try {
-        await sql.unsafe(`drop database if exists ${name} with (force)`);
-      } finally {
-        await sql.end();
-      }
-    });
-    const admin1 = new URL(adminUrl);
-    const url = `postgres://${admin1.hostname}:${admin1.port || 5432}/${name}`;
-    const owner = db.connectSql({ url, user: db.OWNER_ROLE, max: 1 });
-    try {
-      await db.runMigrations(owner);
-    } finally {
-      await owner.end();
-    }
-    return url;
-  }
-
-  function connectAdmin() {
-    const url = new URL(adminUrl);
-    return db.connectSql({
-      url: `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`,
-      user: decodeURIComponent(url.username) || 'postgres',
-      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-      max: 1,
-    });
-  }
-
   async function seedUsers(url, count) {
     const owner = db.connectSql({ url, user: db.OWNER_ROLE, max: 1 });
     try {
@@ -926,38 +890,7 @@ function runBenchmark() {
     }
   }
 
-  let cleaning;
-  function cleanup() {
-    cleaning ??= (async () => {
-      for (const step of cleanups.reverse()) {
-        try {
-          await step();
-        } catch (error) {
-          process.stderr.write(`cleanup: ${error.message}\n`);
-        }
-      }
-    })();
-    return cleaning;
-  }
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.once(signal, () => {
-      process.stderr.write(`\n${signal}: cleaning up\n`);
-      cleanup().finally(() => process.exit(130));
-    });
-  }
-  // A closed stdout (`| head`) or any other stray error must not leave the servers and the database behind.
-  process.stdout.on('error', () => cleanup().finally(() => process.exit(1)));
-  process.on('uncaughtException', (error) => {
-    process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
-    cleanup().finally(() => process.exit(1));
-  });
-
-  main()
-    .catch((error) => {
-      process.exitCode = 1;
-      if (!cleaning) process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
-    })
-    .finally(cleanup);
+  runBench(main, cleanups);
 }
 
 // ---------------------------------------------------------------------------------------------

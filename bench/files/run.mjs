@@ -30,6 +30,7 @@ import { Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createBenchDatabase, runBench } from '../lib/harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Workspace packages resolve from the files service, which depends on them.
@@ -78,7 +79,7 @@ cleanups.push(() => agent.destroy());
 
 async function main() {
   const name = `tm_bench_${randomBytes(4).toString('hex')}`;
-  const dbUrl = await createDatabase(name);
+  const dbUrl = await createBenchDatabase({ db, adminUrl: settings.adminUrl, name, cleanups });
   const uid = await seedUser(dbUrl);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tm-bench-files-'));
   cleanups.push(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -351,43 +352,6 @@ function request(method, port, urlPath, token, body = {}) {
   });
 }
 
-async function createDatabase(name) {
-  const admin = connectAdmin();
-  try {
-    // The same bootstrap as the test harness and `pnpm start`: roles, a database owned by the owner role.
-    await db.bootstrapDatabase(admin, { database: name, runtimeLogin: db.DEFAULT_RUNTIME_LOGIN });
-  } finally {
-    await admin.end();
-  }
-  cleanups.push(async () => {
-    const sql = connectAdmin();
-    try {
-      await sql.unsafe(`drop database if exists ${name} with (force)`);
-    } finally {
-      await sql.end();
-    }
-  });
-  const admin1 = new URL(settings.adminUrl);
-  const url = `postgres://${admin1.hostname}:${admin1.port || 5432}/${name}`;
-  const owner = db.connectSql({ url, user: db.OWNER_ROLE, max: 1 });
-  try {
-    await db.runMigrations(owner);
-  } finally {
-    await owner.end();
-  }
-  return url;
-}
-
-function connectAdmin() {
-  const url = new URL(settings.adminUrl);
-  return db.connectSql({
-    url: `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`,
-    user: decodeURIComponent(url.username) || 'postgres',
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    max: 1,
-  });
-}
-
 async function seedUser(url) {
   const owner = db.connectSql({ url, user: db.OWNER_ROLE, max: 1 });
   try {
@@ -427,30 +391,4 @@ async function startService(env, port) {
   throw new Error(`files not ready: ${stderr}`);
 }
 
-let cleaning;
-function cleanup() {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        process.stderr.write(`cleanup: ${error.message}\n`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: cleaning up\n`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .catch((error) => {
-    process.exitCode = 1;
-    // After a signal, main fails on the files cleanup removed: not worth a stack trace.
-    if (!cleaning) process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
-  })
-  .finally(cleanup);
+runBench(main, cleanups);

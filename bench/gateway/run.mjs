@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createBenchDatabase, runBench } from '../lib/harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // Workspace packages and autocannon resolve from the gateway, which depends on them.
@@ -60,7 +61,7 @@ const log = (line) => process.stdout.write(`${line}\n`);
 
 async function main() {
   const name = `tm_bench_${randomBytes(4).toString('hex')}`;
-  const dbUrl = await createDatabase(name);
+  const dbUrl = await createBenchDatabase({ db, adminUrl: settings.adminUrl, name, cleanups });
   const secrets = writeSecrets();
   const { uid, cookie, sid } = await seedUser(dbUrl, secrets);
   const ring = KeyRing.load('token_keys_gateway_notes', path.join(secrets, 'token_keys_gateway_notes'));
@@ -188,43 +189,6 @@ async function main() {
   log(`\ncommand: ${command}`);
 }
 
-async function createDatabase(name) {
-  const admin = connectAdmin();
-  try {
-    // The same bootstrap as the test harness and `pnpm start`: roles, a database owned by the owner role.
-    await db.bootstrapDatabase(admin, { database: name, runtimeLogin: db.DEFAULT_RUNTIME_LOGIN });
-  } finally {
-    await admin.end();
-  }
-  cleanups.push(async () => {
-    const sql = connectAdmin();
-    try {
-      await sql.unsafe(`drop database if exists ${name} with (force)`);
-    } finally {
-      await sql.end();
-    }
-  });
-  const admin1 = new URL(settings.adminUrl);
-  const url = `postgres://${admin1.hostname}:${admin1.port || 5432}/${name}`;
-  const owner = db.connectSql({ url, user: db.OWNER_ROLE, max: 1 });
-  try {
-    await db.runMigrations(owner);
-  } finally {
-    await owner.end();
-  }
-  return url;
-}
-
-function connectAdmin() {
-  const url = new URL(settings.adminUrl);
-  return db.connectSql({
-    url: `postgres://${url.hostname}:${url.port || 5432}${url.pathname}`,
-    user: decodeURIComponent(url.username) || 'postgres',
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    max: 1,
-  });
-}
-
 function writeSecrets() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tm-bench-secrets-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -303,17 +267,4 @@ async function deleteRedisKeys(keys) {
   }
 }
 
-main()
-  .catch((error) => {
-    process.exitCode = 1;
-    process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
-  })
-  .finally(async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        process.stderr.write(`cleanup: ${error.message}\n`);
-      }
-    }
-  });
+runBench(main, cleanups);

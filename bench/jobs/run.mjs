@@ -58,6 +58,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runBench } from '../lib/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -849,29 +850,4 @@ async function main() {
   log(`command: ${command}`);
 }
 
-let cleaning;
-function cleanup() {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        process.stderr.write(`cleanup: ${error.message}\n`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: cleaning up\n`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .catch((error) => {
-    process.exitCode = 1;
-    if (!cleaning) process.stderr.write(`bench failed: ${error.stack ?? error}\n`);
-  })
-  .finally(cleanup);
+runBench(main, cleanups);
